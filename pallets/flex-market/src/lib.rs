@@ -1,0 +1,966 @@
+//! # Flexibility market
+//!
+//! A distribution system operator (DSO) posts requests for flexibility at its grid
+//! locations; flexibility service providers (FSPs) offer the power of their
+//! prequalified assets; the market matches offers to a request at least cost, the
+//! DSO buys the match with its payment held in escrow, the DSO's metering oracle
+//! reports what each asset delivered, and settlement pays the FSPs by delivered
+//! energy and returns the rest to the DSO.
+//!
+//! Where things are:
+//! - [`roles`]: DSOs, their locations and metering oracles, FSPs;
+//! - [`assets`]: registration and prequalification of flexible assets;
+//! - [`requests`] and [`offers`]: the book;
+//! - [`matching`]: eligibility, the on-chain merit order, external solutions;
+//! - [`buying`]: acceptance and escrow;
+//! - [`delivery`]: metering reports;
+//! - [`settlement`]: payment by delivered energy;
+//! - [`agenda`]: expiry, automatic settlement and pruning, a bounded amount per block;
+//! - [`views`] and [`runtime_api`]: reads for the UI and the bridge;
+//! - [`invariants`]: the checks of `try_state`.
+//!
+//! Units are explicit everywhere: W, Wh, unix ms, prices in the smallest currency
+//! unit per kWh. There are no floats on chain.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+
+pub mod agenda;
+pub mod assets;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+pub mod buying;
+pub mod delivery;
+#[cfg(any(test, feature = "try-runtime"))]
+pub mod invariants;
+pub mod matching;
+#[cfg(test)]
+mod mock;
+pub mod offers;
+pub mod requests;
+pub mod roles;
+pub mod runtime_api;
+pub mod settlement;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod views;
+pub mod weights;
+
+pub use types::*;
+pub use weights::WeightInfo;
+
+/// Log target of this pallet.
+pub const LOG_TARGET: &str = "runtime::flex-market";
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use crate::types::Task;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Inspect, Mutate, MutateHold},
+			UnixTime,
+		},
+	};
+	use frame_system::pallet_prelude::*;
+	use sp_core::H256;
+	use sp_runtime::Perbill;
+
+	/// The currency's balance type.
+	pub type BalanceOf<T> =
+		<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+	/// An asset as stored.
+	pub type AssetOf<T> =
+		Asset<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxDeviceRefLen>;
+	/// An asset's description as given in calls.
+	pub type AssetSpecOf<T> = AssetSpec<<T as Config>::MaxDeviceRefLen>;
+	/// A request as stored.
+	pub type RequestOf<T> = Request<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+	/// A request's description as given in calls.
+	pub type RequestSpecOf<T> = RequestSpec<BalanceOf<T>>;
+	/// An offer as stored.
+	pub type OfferOf<T> = Offer<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+	/// An offer's description as given in calls.
+	pub type OfferSpecOf<T> = OfferSpec<BalanceOf<T>>;
+	/// A proposed match as stored.
+	pub type ProposalOf<T> = Proposal<<T as frame_system::Config>::AccountId, <T as Config>::MaxFills>;
+	/// A fill of an accepted match as stored.
+	pub type FillOf<T> = Fill<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
+	/// A DSO as stored.
+	pub type DsoOf<T> = Dso<
+		<T as frame_system::Config>::AccountId,
+		<T as Config>::MaxLocationsPerDso,
+		<T as Config>::MaxOraclesPerDso,
+	>;
+	/// A location as stored.
+	pub type LocationOf<T> = Location<<T as frame_system::Config>::AccountId, <T as Config>::MaxNameLen>;
+	/// The market parameters.
+	pub type ParamsOf<T> = MarketParams<BalanceOf<T>>;
+	/// The fills of a solution as given in calls.
+	pub type SolutionOf<T> = BoundedVec<ProposedFill, <T as Config>::MaxFills>;
+	/// The locations of a DSO as given in calls: id and name.
+	pub type LocationListOf<T> = BoundedVec<
+		(LocationId, BoundedVec<u8, <T as Config>::MaxNameLen>),
+		<T as Config>::MaxLocationsPerDso,
+	>;
+
+	/// The in-code storage version.
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Why the market holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// Payment for an accepted match, held until settlement.
+		Escrow,
+		/// Deposit for a registration, a request or an offer.
+		Deposit,
+	}
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config {
+		/// The currency payments and deposits are made in.
+		type Currency: Inspect<Self::AccountId>
+			+ Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// Registers DSOs, appoints metering oracles and sets market parameters.
+		type GovernanceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Wall-clock time of the chain (unix ms), from `pallet-timestamp`.
+		type Time: UnixTime;
+
+		/// Most locations one DSO operates.
+		#[pallet::constant]
+		type MaxLocationsPerDso: Get<u32>;
+
+		/// Most metering oracles one DSO appoints.
+		#[pallet::constant]
+		type MaxOraclesPerDso: Get<u32>;
+
+		/// Longest location name in bytes.
+		#[pallet::constant]
+		type MaxNameLen: Get<u32>;
+
+		/// Longest device reference in bytes.
+		#[pallet::constant]
+		type MaxDeviceRefLen: Get<u32>;
+
+		/// Most open offers in one location and direction.
+		#[pallet::constant]
+		type MaxOffersPerBook: Get<u32>;
+
+		/// Most open requests in one location.
+		#[pallet::constant]
+		type MaxOpenRequestsPerLocation: Get<u32>;
+
+		/// Most fills in one match.
+		#[pallet::constant]
+		type MaxFills: Get<u32>;
+
+		/// Most accepted, unsettled commitments of one asset.
+		#[pallet::constant]
+		type MaxCommitmentsPerAsset: Get<u32>;
+
+		/// Most housekeeping tasks due in one minute.
+		#[pallet::constant]
+		type MaxTasksPerBucket: Get<u32>;
+
+		/// Longest delivery window in ms.
+		#[pallet::constant]
+		type MaxWindowMs: Get<u64>;
+
+		/// Market parameters until governance sets others.
+		type DefaultParams: Get<ParamsOf<Self>>;
+
+		/// Weights of the calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	#[pallet::type_value]
+	pub fn DefaultParamsOf<T: Config>() -> ParamsOf<T> {
+		T::DefaultParams::get()
+	}
+
+	/// The market parameters in force.
+	#[pallet::storage]
+	pub type Params<T: Config> = StorageValue<_, ParamsOf<T>, ValueQuery, DefaultParamsOf<T>>;
+
+	/// Registered DSOs.
+	#[pallet::storage]
+	pub type Dsos<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, DsoOf<T>>;
+
+	/// Grid locations and the DSO operating each.
+	#[pallet::storage]
+	pub type Locations<T: Config> = StorageMap<_, Twox64Concat, LocationId, LocationOf<T>>;
+
+	/// Registered FSPs and the deposit held from each.
+	#[pallet::storage]
+	pub type Fsps<T: Config> = StorageMap<_, Blake2_128Concat, T::AccountId, BalanceOf<T>>;
+
+	/// Registered assets.
+	#[pallet::storage]
+	pub type Assets<T: Config> = StorageMap<_, Twox64Concat, AssetId, AssetOf<T>>;
+
+	/// The next asset id.
+	#[pallet::storage]
+	pub type NextAssetId<T> = StorageValue<_, AssetId, ValueQuery>;
+
+	/// Power each asset has committed to accepted, unsettled matches.
+	#[pallet::storage]
+	pub type Commitments<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		AssetId,
+		BoundedVec<Commitment, T::MaxCommitmentsPerAsset>,
+		ValueQuery,
+	>;
+
+	/// Requests, until pruned.
+	#[pallet::storage]
+	pub type Requests<T: Config> = StorageMap<_, Twox64Concat, RequestId, RequestOf<T>>;
+
+	/// The next request id.
+	#[pallet::storage]
+	pub type NextRequestId<T> = StorageValue<_, RequestId, ValueQuery>;
+
+	/// Open requests by location.
+	#[pallet::storage]
+	pub type OpenRequests<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, LocationId, Twox64Concat, RequestId, (), OptionQuery>;
+
+	/// Number of open requests per location.
+	#[pallet::storage]
+	pub type OpenRequestCount<T: Config> = StorageMap<_, Twox64Concat, LocationId, u32, ValueQuery>;
+
+	/// Offers, until matched offers are pruned with their request.
+	#[pallet::storage]
+	pub type Offers<T: Config> = StorageMap<_, Twox64Concat, OfferId, OfferOf<T>>;
+
+	/// The next offer id.
+	#[pallet::storage]
+	pub type NextOfferId<T> = StorageValue<_, OfferId, ValueQuery>;
+
+	/// The book: open offers by location and direction.
+	#[pallet::storage]
+	pub type Book<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		(LocationId, Direction),
+		Twox64Concat,
+		OfferId,
+		(),
+		OptionQuery,
+	>;
+
+	/// Number of open offers per location and direction.
+	#[pallet::storage]
+	pub type BookSize<T: Config> =
+		StorageMap<_, Twox64Concat, (LocationId, Direction), u32, ValueQuery>;
+
+	/// The best match proposed so far for an open request.
+	#[pallet::storage]
+	pub type Proposals<T: Config> = StorageMap<_, Twox64Concat, RequestId, ProposalOf<T>>;
+
+	/// Bought matches, until pruned.
+	#[pallet::storage]
+	pub type Contracts<T: Config> = StorageMap<_, Twox64Concat, RequestId, Contract<BalanceOf<T>>>;
+
+	/// The fills of bought matches, by request and fill index.
+	#[pallet::storage]
+	pub type Fills<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, FillOf<T>>;
+
+	/// Housekeeping tasks by the minute (unix ms / 60 000) they fall due.
+	#[pallet::storage]
+	pub type Agenda<T: Config> =
+		StorageMap<_, Twox64Concat, u64, BoundedVec<Task, T::MaxTasksPerBucket>, ValueQuery>;
+
+	/// The first minute of the agenda not yet worked off.
+	#[pallet::storage]
+	pub type AgendaCursor<T> = StorageValue<_, u64, OptionQuery>;
+
+	#[pallet::genesis_config]
+	#[derive(frame_support::DefaultNoBound)]
+	pub struct GenesisConfig<T: Config> {
+		/// DSOs with their locations (id, name) and metering oracles.
+		pub dsos: Vec<(T::AccountId, Vec<(LocationId, Vec<u8>)>, Vec<T::AccountId>)>,
+		/// Registered FSPs (no deposit is held for genesis registrations).
+		pub fsps: Vec<T::AccountId>,
+	}
+
+	#[pallet::genesis_build]
+	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
+		fn build(&self) {
+			for (dso, locations, oracles) in &self.dsos {
+				let locations: LocationListOf<T> = locations
+					.iter()
+					.map(|(id, name)| {
+						(*id, name.clone().try_into().expect("location name too long"))
+					})
+					.collect::<Vec<_>>()
+					.try_into()
+					.expect("too many locations for one DSO");
+				Pallet::<T>::do_register_dso(dso.clone(), locations).expect("valid genesis DSO");
+				for oracle in oracles {
+					Pallet::<T>::do_appoint_oracle(dso.clone(), oracle.clone())
+						.expect("valid genesis oracle");
+				}
+			}
+			for fsp in &self.fsps {
+				Fsps::<T>::insert(fsp, BalanceOf::<T>::default());
+			}
+		}
+	}
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// Governance registered a DSO with its grid locations.
+		DsoRegistered {
+			/// The DSO.
+			dso: T::AccountId,
+			/// The locations it operates.
+			locations: Vec<LocationId>,
+		},
+		/// Governance removed a DSO and its locations.
+		DsoRemoved {
+			/// The DSO.
+			dso: T::AccountId,
+		},
+		/// Governance appointed a metering oracle for a DSO.
+		OracleAppointed {
+			/// The DSO.
+			dso: T::AccountId,
+			/// The oracle account.
+			oracle: T::AccountId,
+		},
+		/// Governance removed a metering oracle.
+		OracleRemoved {
+			/// The DSO.
+			dso: T::AccountId,
+			/// The oracle account.
+			oracle: T::AccountId,
+		},
+		/// An account registered as an FSP.
+		FspRegistered {
+			/// The FSP.
+			fsp: T::AccountId,
+			/// Deposit held.
+			deposit: BalanceOf<T>,
+		},
+		/// An asset was registered; it waits for prequalification.
+		AssetRegistered {
+			/// The new asset id.
+			asset: AssetId,
+			/// Its owner.
+			owner: T::AccountId,
+			/// Its location.
+			location: LocationId,
+			/// Its kind.
+			kind: AssetKind,
+		},
+		/// An asset's description changed; it waits for prequalification again.
+		AssetUpdated {
+			/// The asset.
+			asset: AssetId,
+		},
+		/// An asset was deregistered and its deposit returned.
+		AssetDeregistered {
+			/// The asset.
+			asset: AssetId,
+		},
+		/// The DSO prequalified, suspended or reset an asset.
+		AssetStatusChanged {
+			/// The asset.
+			asset: AssetId,
+			/// Its new status.
+			status: AssetStatus,
+		},
+		/// A DSO posted a request.
+		RequestCreated {
+			/// The new request id.
+			request: RequestId,
+			/// The DSO.
+			dso: T::AccountId,
+			/// What it asks for.
+			spec: RequestSpecOf<T>,
+		},
+		/// A DSO edited an open request; any proposed match was dropped.
+		RequestUpdated {
+			/// The request.
+			request: RequestId,
+			/// What it asks for now.
+			spec: RequestSpecOf<T>,
+		},
+		/// A DSO cancelled an open request.
+		RequestCancelled {
+			/// The request.
+			request: RequestId,
+		},
+		/// A request's window started without an accepted match.
+		RequestExpired {
+			/// The request.
+			request: RequestId,
+		},
+		/// An FSP posted an offer.
+		OfferCreated {
+			/// The new offer id.
+			offer: OfferId,
+			/// The FSP.
+			fsp: T::AccountId,
+			/// Its location.
+			location: LocationId,
+			/// What it offers.
+			spec: OfferSpecOf<T>,
+		},
+		/// An FSP edited an open offer.
+		OfferUpdated {
+			/// The offer.
+			offer: OfferId,
+			/// What it offers now.
+			spec: OfferSpecOf<T>,
+		},
+		/// An FSP withdrew an open offer.
+		OfferCancelled {
+			/// The offer.
+			offer: OfferId,
+		},
+		/// An offer's window started while it was still open; it left the book.
+		OfferExpired {
+			/// The offer.
+			offer: OfferId,
+		},
+		/// A match was proposed for a request and is now the best one.
+		MatchProposed {
+			/// The request.
+			request: RequestId,
+			/// Who found it.
+			by: T::AccountId,
+			/// Number of fills.
+			fills: u32,
+			/// Power covered, in W.
+			covered_w: u32,
+			/// Score cost: Σ power (W) × price per kWh.
+			cost: u128,
+		},
+		/// The DSO bought the proposed match; its cost is held in escrow.
+		MatchAccepted {
+			/// The request.
+			request: RequestId,
+			/// The DSO.
+			dso: T::AccountId,
+			/// Number of fills.
+			fills: u32,
+			/// Contracted power in W.
+			power_w: u32,
+			/// Contracted energy in Wh.
+			energy_wh: u64,
+			/// Amount held in escrow.
+			cost: BalanceOf<T>,
+		},
+		/// A fill of a bought match: what to dispatch, where and when.
+		FillContracted {
+			/// The request.
+			request: RequestId,
+			/// Index of the fill within the match.
+			fill: u32,
+			/// The offer taken.
+			offer: OfferId,
+			/// The asset to dispatch.
+			asset: AssetId,
+			/// The asset's device reference for the bridge.
+			device: Vec<u8>,
+			/// The FSP.
+			fsp: T::AccountId,
+			/// The delivery window.
+			window: Window,
+			/// Which way.
+			direction: Direction,
+			/// Contracted power in W.
+			power_w: u32,
+			/// Price per kWh.
+			price: BalanceOf<T>,
+			/// Contracted energy in Wh.
+			energy_wh: u64,
+			/// Contracted cost.
+			cost: BalanceOf<T>,
+		},
+		/// A metering oracle reported the delivery of a fill.
+		DeliveryReported {
+			/// The request.
+			request: RequestId,
+			/// Index of the fill.
+			fill: u32,
+			/// The asset.
+			asset: AssetId,
+			/// Delivered energy in Wh.
+			delivered_wh: u64,
+			/// Hash or Merkle root of the 1-minute samples.
+			samples_root: H256,
+		},
+		/// A fill was settled.
+		FillSettled {
+			/// The request.
+			request: RequestId,
+			/// Index of the fill.
+			fill: u32,
+			/// The asset.
+			asset: AssetId,
+			/// The FSP paid.
+			fsp: T::AccountId,
+			/// Contracted energy in Wh.
+			contracted_wh: u64,
+			/// Delivered energy in Wh (0 without a report).
+			delivered_wh: u64,
+			/// Delivered / contracted.
+			delivery_rate: Perbill,
+			/// Paid to the FSP.
+			paid: BalanceOf<T>,
+			/// Deducted for delivering below the threshold.
+			penalty: BalanceOf<T>,
+			/// Returned to the DSO.
+			refunded: BalanceOf<T>,
+		},
+		/// All fills of a request were settled and the escrow emptied.
+		RequestSettled {
+			/// The request.
+			request: RequestId,
+			/// Contracted energy in Wh.
+			contracted_wh: u64,
+			/// Delivered energy in Wh (each fill counted up to its contract).
+			delivered_wh: u64,
+			/// Delivered / contracted.
+			delivery_rate: Perbill,
+			/// Paid to the FSPs.
+			paid: BalanceOf<T>,
+			/// Returned to the DSO.
+			refunded: BalanceOf<T>,
+		},
+		/// A finished request and its records were removed from storage.
+		RequestPruned {
+			/// The request.
+			request: RequestId,
+		},
+		/// Governance set new market parameters.
+		ParamsSet {
+			/// The parameters now in force.
+			params: ParamsOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// The account is already a registered DSO.
+		DsoExists,
+		/// No such DSO.
+		UnknownDso,
+		/// The DSO still has open or accepted requests.
+		DsoBusy,
+		/// The location is already operated by a DSO.
+		LocationTaken,
+		/// No such location.
+		UnknownLocation,
+		/// The caller does not operate this location.
+		NotLocationOperator,
+		/// The DSO already has the most oracles allowed.
+		TooManyOracles,
+		/// The account is already an oracle of this DSO.
+		OracleExists,
+		/// The account is not an oracle of this DSO.
+		UnknownOracle,
+		/// The caller is not a metering oracle of the request's DSO.
+		NotOracle,
+		/// The account is already a registered FSP.
+		FspExists,
+		/// The caller is neither a registered FSP nor a DSO.
+		NotParticipant,
+		/// The caller is not a registered FSP.
+		NotFsp,
+		/// No such asset.
+		UnknownAsset,
+		/// The caller does not own the asset.
+		NotAssetOwner,
+		/// The asset is not prequalified.
+		AssetNotQualified,
+		/// The asset has open offers or commitments.
+		AssetBusy,
+		/// A power is zero or above the asset's limit.
+		PowerOutOfRange,
+		/// The minimum state of charge is above 100 %.
+		SocOutOfRange,
+		/// The window is empty, too long or already started.
+		InvalidWindow,
+		/// The gate closure is in the past or after the window's start.
+		InvalidGateClosure,
+		/// The gate closure has passed.
+		GateClosed,
+		/// The price is zero.
+		ZeroPrice,
+		/// No such request.
+		UnknownRequest,
+		/// The caller is not the request's DSO.
+		NotRequestOwner,
+		/// The request is not open.
+		RequestNotOpen,
+		/// The location has the most open requests allowed.
+		TooManyRequests,
+		/// No such offer.
+		UnknownOffer,
+		/// The caller did not post the offer.
+		NotOfferOwner,
+		/// The offer is not open.
+		OfferNotOpen,
+		/// The book of this location and direction is full.
+		BookFull,
+		/// An offer's price is above the request's maximum.
+		PriceAboveMaximum,
+		/// An offer is at another location.
+		LocationMismatch,
+		/// An offer goes the other way.
+		DirectionMismatch,
+		/// An offer's window does not cover the request's window.
+		WindowNotCovered,
+		/// An asset would be committed beyond its power in overlapping windows.
+		OverCommitted,
+		/// An asset has the most commitments allowed.
+		TooManyCommitments,
+		/// The solution has no fills.
+		EmptySolution,
+		/// A solution takes one offer twice.
+		DuplicateFill,
+		/// A fill is below the offer's minimum or above its power.
+		FillOutOfRange,
+		/// The fills add up to more than requested.
+		OverCovered,
+		/// The fills cover less than requested and the request needs a full cover.
+		InsufficientCover,
+		/// The solution does not beat the stored one by the required margin.
+		NotBetter,
+		/// The request has no proposed match.
+		NoProposal,
+		/// The request's match was already bought.
+		AlreadyAccepted,
+		/// The request's window has started.
+		WindowStarted,
+		/// No such fill.
+		UnknownFill,
+		/// The fill's delivery was already reported.
+		AlreadyReported,
+		/// The request's window has not started yet.
+		WindowNotStarted,
+		/// The reporting deadline has passed.
+		ReportTooLate,
+		/// The request is not accepted (nothing to report on or settle).
+		NotAccepted,
+		/// Settlement is not due before the window's end plus the grace period.
+		SettlementNotDue,
+		/// Too many housekeeping tasks fall due around this time.
+		AgendaFull,
+		/// A value does not fit its bound.
+		TooLong,
+		/// An arithmetic overflow.
+		Overflow,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::work_off_agenda(remaining)
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxFills::get() > 0, "MaxFills must be positive");
+			assert!(T::MaxTasksPerBucket::get() > 0, "MaxTasksPerBucket must be positive");
+			assert!(T::MaxWindowMs::get() > 0, "MaxWindowMs must be positive");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call]
+	impl<T: Config> Pallet<T> {
+		/// Register `dso` as a grid operator with its `locations` (id and name).
+		///
+		/// Origin: governance.
+		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::register_dso(locations.len() as u32))]
+		pub fn register_dso(
+			origin: OriginFor<T>,
+			dso: T::AccountId,
+			locations: LocationListOf<T>,
+		) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			Self::do_register_dso(dso, locations)
+		}
+
+		/// Remove `dso`, its locations and its oracles. It must have no active requests.
+		///
+		/// Origin: governance.
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::remove_dso(T::MaxLocationsPerDso::get()))]
+		pub fn remove_dso(origin: OriginFor<T>, dso: T::AccountId) -> DispatchResultWithPostInfo {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			let locations = Self::do_remove_dso(dso)?;
+			Ok(Some(T::WeightInfo::remove_dso(locations)).into())
+		}
+
+		/// Appoint `oracle` to report metered delivery on `dso`'s grid.
+		///
+		/// Origin: governance.
+		#[pallet::call_index(2)]
+		#[pallet::weight(T::WeightInfo::appoint_oracle())]
+		pub fn appoint_oracle(
+			origin: OriginFor<T>,
+			dso: T::AccountId,
+			oracle: T::AccountId,
+		) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			Self::do_appoint_oracle(dso, oracle)
+		}
+
+		/// Remove `oracle` from `dso`'s metering oracles.
+		///
+		/// Origin: governance.
+		#[pallet::call_index(3)]
+		#[pallet::weight(T::WeightInfo::remove_oracle())]
+		pub fn remove_oracle(
+			origin: OriginFor<T>,
+			dso: T::AccountId,
+			oracle: T::AccountId,
+		) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			Self::do_remove_oracle(dso, oracle)
+		}
+
+		/// Register the caller as an FSP; holds the FSP deposit.
+		///
+		/// Origin: signed.
+		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::register_fsp())]
+		pub fn register_fsp(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_register_fsp(who)
+		}
+
+		/// Register an asset; it waits for the DSO's prequalification. Holds the asset deposit.
+		///
+		/// Origin: a registered FSP or DSO.
+		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::register_asset())]
+		pub fn register_asset(origin: OriginFor<T>, spec: AssetSpecOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_register_asset(who, spec)
+		}
+
+		/// Change an asset's description; it must have no open offers or commitments and
+		/// waits for prequalification again.
+		///
+		/// Origin: the asset's owner.
+		#[pallet::call_index(6)]
+		#[pallet::weight(T::WeightInfo::update_asset())]
+		pub fn update_asset(
+			origin: OriginFor<T>,
+			asset: AssetId,
+			spec: AssetSpecOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_update_asset(who, asset, spec)
+		}
+
+		/// Deregister an asset without open offers or commitments; returns its deposit.
+		///
+		/// Origin: the asset's owner.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::deregister_asset())]
+		pub fn deregister_asset(origin: OriginFor<T>, asset: AssetId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_deregister_asset(who, asset)
+		}
+
+		/// Prequalify, suspend or reset an asset at one of the caller's locations.
+		///
+		/// Origin: the DSO operating the asset's location.
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_asset_status())]
+		pub fn set_asset_status(
+			origin: OriginFor<T>,
+			asset: AssetId,
+			status: AssetStatus,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_asset_status(who, asset, status)
+		}
+
+		/// Post a request for flexibility; holds the request deposit.
+		///
+		/// Origin: the DSO operating the request's location.
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::create_request())]
+		pub fn create_request(origin: OriginFor<T>, spec: RequestSpecOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_create_request(who, spec)
+		}
+
+		/// Edit an open request before its gate closure; drops any proposed match.
+		///
+		/// Origin: the request's DSO.
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::update_request())]
+		pub fn update_request(
+			origin: OriginFor<T>,
+			request: RequestId,
+			spec: RequestSpecOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_update_request(who, request, spec)
+		}
+
+		/// Cancel an open request before its gate closure; returns its deposit.
+		///
+		/// Origin: the request's DSO.
+		#[pallet::call_index(11)]
+		#[pallet::weight(T::WeightInfo::cancel_request())]
+		pub fn cancel_request(origin: OriginFor<T>, request: RequestId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_request(who, request)
+		}
+
+		/// Offer an asset's power for a window; holds the offer deposit.
+		///
+		/// Origin: the asset's owner, a registered FSP.
+		#[pallet::call_index(12)]
+		#[pallet::weight(T::WeightInfo::create_offer())]
+		pub fn create_offer(origin: OriginFor<T>, spec: OfferSpecOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_create_offer(who, spec)
+		}
+
+		/// Edit an open offer (same asset).
+		///
+		/// Origin: the offer's FSP.
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::update_offer())]
+		pub fn update_offer(
+			origin: OriginFor<T>,
+			offer: OfferId,
+			spec: OfferSpecOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_update_offer(who, offer, spec)
+		}
+
+		/// Withdraw an open offer; returns its deposit.
+		///
+		/// Origin: the offer's FSP.
+		#[pallet::call_index(14)]
+		#[pallet::weight(T::WeightInfo::cancel_offer())]
+		pub fn cancel_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_offer(who, offer)
+		}
+
+		/// Run the on-chain merit order over the request's book and keep the result as the
+		/// request's proposed match if it beats the stored one. Charged for a full book,
+		/// refunded to the book's real size.
+		///
+		/// Origin: the request's DSO.
+		#[pallet::call_index(15)]
+		#[pallet::weight(T::WeightInfo::match_request(T::MaxOffersPerBook::get()))]
+		pub fn match_request(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let book = Self::do_match_request(who, request)?;
+			Ok(Some(T::WeightInfo::match_request(book)).into())
+		}
+
+		/// Propose an externally computed match (a list of offers and the power taken from
+		/// each) for an open request before its gate closure. It is kept only if feasible
+		/// and better than the stored one by the solution margin.
+		///
+		/// Origin: signed (anyone; the fee is lost on a rejected solution).
+		#[pallet::call_index(16)]
+		#[pallet::weight(T::WeightInfo::submit_solution(fills.len() as u32))]
+		pub fn submit_solution(
+			origin: OriginFor<T>,
+			request: RequestId,
+			fills: SolutionOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_submit_solution(who, request, fills)
+		}
+
+		/// Buy the request's proposed match: re-checks it, holds its cost in escrow, commits
+		/// the assets and announces each fill for dispatch.
+		///
+		/// Origin: the request's DSO.
+		#[pallet::call_index(17)]
+		#[pallet::weight(T::WeightInfo::accept_match(T::MaxFills::get()))]
+		pub fn accept_match(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			let fills = Self::do_accept_match(who, request)?;
+			Ok(Some(T::WeightInfo::accept_match(fills)).into())
+		}
+
+		/// Report the energy a fill delivered (Wh) and the root of its 1-minute samples,
+		/// once, between the window's start and the reporting deadline.
+		///
+		/// Origin: a metering oracle of the request's DSO.
+		#[pallet::call_index(18)]
+		#[pallet::weight(T::WeightInfo::report_delivery())]
+		pub fn report_delivery(
+			origin: OriginFor<T>,
+			request: RequestId,
+			fill: u32,
+			delivered_wh: u64,
+			samples_root: H256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_report_delivery(who, request, fill, delivered_wh, samples_root)
+		}
+
+		/// Settle a due request: pay each FSP by delivered energy from escrow and return
+		/// the rest to the DSO. The agenda does this on its own; anyone may do it sooner.
+		///
+		/// Origin: signed (anyone).
+		#[pallet::call_index(19)]
+		#[pallet::weight(T::WeightInfo::settle(T::MaxFills::get()))]
+		pub fn settle(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
+			ensure_signed(origin)?;
+			let fills = Self::do_settle(request)?;
+			Ok(Some(T::WeightInfo::settle(fills)).into())
+		}
+
+		/// Set the market parameters.
+		///
+		/// Origin: governance.
+		#[pallet::call_index(20)]
+		#[pallet::weight(T::WeightInfo::set_params())]
+		pub fn set_params(origin: OriginFor<T>, params: ParamsOf<T>) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			Params::<T>::put(&params);
+			Self::deposit_event(Event::ParamsSet { params });
+			Ok(())
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// The market's clock: unix ms from the chain's timestamp.
+		pub fn now() -> Moment {
+			T::Time::now().as_millis() as Moment
+		}
+	}
+}

@@ -1,0 +1,144 @@
+//! DSO requests for flexibility: post, edit, cancel, and how they finish.
+
+use crate::{pallet::*, Moment, Request, RequestId, RequestStatus, Task, Window};
+use frame_support::{ensure, pallet_prelude::*};
+use sp_runtime::traits::Zero;
+
+impl<T: Config> Pallet<T> {
+	/// Posts a request of `dso` at one of its locations.
+	pub fn do_create_request(dso: T::AccountId, spec: RequestSpecOf<T>) -> DispatchResult {
+		Self::check_request_spec(&dso, &spec)?;
+		let location = spec.location;
+		ensure!(
+			OpenRequestCount::<T>::get(location) < T::MaxOpenRequestsPerLocation::get(),
+			Error::<T>::TooManyRequests
+		);
+		let deposit = Params::<T>::get().request_deposit;
+		Self::hold_deposit(&dso, deposit)?;
+		let id = NextRequestId::<T>::get();
+		NextRequestId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+		Self::schedule(spec.window.start, Task::ExpireRequest(id))?;
+		OpenRequests::<T>::insert(location, id, ());
+		OpenRequestCount::<T>::mutate(location, |n| *n += 1);
+		Dsos::<T>::mutate(&dso, |d| {
+			if let Some(d) = d {
+				d.active_requests += 1
+			}
+		});
+		Requests::<T>::insert(
+			id,
+			Request { dso: dso.clone(), spec: spec.clone(), status: RequestStatus::Open, deposit },
+		);
+		Self::deposit_event(Event::RequestCreated { request: id, dso, spec });
+		Ok(())
+	}
+
+	/// Replaces the description of an open request before its gate closure.
+	pub fn do_update_request(
+		dso: T::AccountId,
+		id: RequestId,
+		spec: RequestSpecOf<T>,
+	) -> DispatchResult {
+		let mut request = Self::open_request_of(&dso, id)?;
+		Self::check_request_spec(&dso, &spec)?;
+		let old = request.spec.location;
+		if spec.location != old {
+			ensure!(
+				OpenRequestCount::<T>::get(spec.location) < T::MaxOpenRequestsPerLocation::get(),
+				Error::<T>::TooManyRequests
+			);
+			OpenRequests::<T>::remove(old, id);
+			OpenRequestCount::<T>::mutate(old, |n| *n = n.saturating_sub(1));
+			OpenRequests::<T>::insert(spec.location, id, ());
+			OpenRequestCount::<T>::mutate(spec.location, |n| *n += 1);
+		}
+		if spec.window.start != request.spec.window.start {
+			Self::schedule(spec.window.start, Task::ExpireRequest(id))?;
+		}
+		request.spec = spec.clone();
+		Requests::<T>::insert(id, request);
+		Proposals::<T>::remove(id);
+		Self::deposit_event(Event::RequestUpdated { request: id, spec });
+		Ok(())
+	}
+
+	/// Cancels an open request before its gate closure.
+	pub fn do_cancel_request(dso: T::AccountId, id: RequestId) -> DispatchResult {
+		let request = Self::open_request_of(&dso, id)?;
+		Self::finish_request(id, request, RequestStatus::Cancelled)?;
+		Self::deposit_event(Event::RequestCancelled { request: id });
+		Ok(())
+	}
+
+	/// Expires a request whose window started without an accepted match. Returns
+	/// whether it did; a no-op for requests in any other state.
+	pub fn do_expire_request(id: RequestId) -> Result<bool, DispatchError> {
+		let Some(request) = Requests::<T>::get(id) else { return Ok(false) };
+		if request.status != RequestStatus::Open || Self::now() < request.spec.window.start {
+			return Ok(false);
+		}
+		Self::finish_request(id, request, RequestStatus::Expired)?;
+		Self::deposit_event(Event::RequestExpired { request: id });
+		Ok(true)
+	}
+
+	/// Ends a request's life in `status`: leaves the open index, drops its proposal,
+	/// returns its deposit and schedules its pruning.
+	pub(crate) fn finish_request(
+		id: RequestId,
+		mut request: RequestOf<T>,
+		status: RequestStatus,
+	) -> DispatchResult {
+		let retention = Params::<T>::get().retention_ms;
+		Self::schedule(Self::now().saturating_add(retention), Task::Prune(id))?;
+		if request.status == RequestStatus::Open {
+			let location = request.spec.location;
+			OpenRequests::<T>::remove(location, id);
+			OpenRequestCount::<T>::mutate(location, |n| *n = n.saturating_sub(1));
+			Proposals::<T>::remove(id);
+		}
+		Dsos::<T>::mutate(&request.dso, |d| {
+			if let Some(d) = d {
+				d.active_requests = d.active_requests.saturating_sub(1)
+			}
+		});
+		Self::release_deposit(&request.dso, request.deposit);
+		request.deposit = Zero::zero();
+		request.status = status;
+		Requests::<T>::insert(id, request);
+		Ok(())
+	}
+
+	/// The open request `id` of `dso`, before its gate closure.
+	fn open_request_of(dso: &T::AccountId, id: RequestId) -> Result<RequestOf<T>, DispatchError> {
+		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
+		ensure!(&request.dso == dso, Error::<T>::NotRequestOwner);
+		ensure!(request.status == RequestStatus::Open, Error::<T>::RequestNotOpen);
+		ensure!(Self::now() < request.spec.gate_closure, Error::<T>::GateClosed);
+		Ok(request)
+	}
+
+	fn check_request_spec(dso: &T::AccountId, spec: &RequestSpecOf<T>) -> DispatchResult {
+		ensure!(&Self::operator_of(spec.location)? == dso, Error::<T>::NotLocationOperator);
+		let now = Self::now();
+		Self::check_window(&spec.window, now)?;
+		ensure!(
+			now < spec.gate_closure && spec.gate_closure <= spec.window.start,
+			Error::<T>::InvalidGateClosure
+		);
+		ensure!(spec.power_w > 0, Error::<T>::PowerOutOfRange);
+		ensure!(!spec.max_price.is_zero(), Error::<T>::ZeroPrice);
+		Ok(())
+	}
+
+	/// A window must be non-empty, not longer than `MaxWindowMs` and start after `now`.
+	pub(crate) fn check_window(window: &Window, now: Moment) -> DispatchResult {
+		ensure!(
+			window.start < window.end &&
+				window.duration_ms() <= T::MaxWindowMs::get() &&
+				now < window.start,
+			Error::<T>::InvalidWindow
+		);
+		Ok(())
+	}
+}

@@ -1,0 +1,27 @@
+//! The runtime API of the market: the reads the UI, the node's JSON-RPC and the
+//! bridge use.
+
+use crate::{
+	views::{MatchPreview, SettlementView},
+	LocationId, Offer, OfferId, Request, RequestId,
+};
+use alloc::vec::Vec;
+use codec::Codec;
+
+sp_api::decl_runtime_apis! {
+	/// Reads of the flexibility market.
+	pub trait FlexMarketApi<AccountId, Balance>
+	where
+		AccountId: Codec,
+		Balance: Codec,
+	{
+		/// Requests open for offers at `location`.
+		fn open_requests(location: LocationId) -> Vec<(RequestId, Request<AccountId, Balance>)>;
+		/// Offers eligible for `request` now, cheapest first.
+		fn eligible_offers(request: RequestId) -> Vec<(OfferId, Offer<AccountId, Balance>)>;
+		/// The request's proposed match, or a merit order computed for the preview, with totals.
+		fn match_preview(request: RequestId) -> Option<MatchPreview<AccountId, Balance>>;
+		/// The request's bought match with delivery reports and settlement.
+		fn settlement(request: RequestId) -> Option<SettlementView<AccountId, Balance>>;
+	}
+}

@@ -1,0 +1,448 @@
+//! The market's domain types. Units are in the field names: watts (`_w`),
+//! watt-hours (`_wh`), unix milliseconds (`_ms`, `start`, `end`), prices in the
+//! smallest currency unit per kWh.
+
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use frame_support::{
+	pallet_prelude::*, traits::Get, BoundedVec, CloneNoBound, DebugNoBound, EqNoBound,
+	PartialEqNoBound,
+};
+use scale_info::TypeInfo;
+use sp_core::H256;
+use sp_runtime::Perbill;
+
+/// A grid location (an LV transformer area or a feeder), chosen by governance.
+pub type LocationId = u32;
+/// Identifies a registered flexible asset.
+pub type AssetId = u32;
+/// Identifies a DSO request for flexibility.
+pub type RequestId = u32;
+/// Identifies an FSP offer.
+pub type OfferId = u64;
+/// Unix time in milliseconds.
+pub type Moment = u64;
+
+/// Milliseconds per hour: energy (Wh) = power (W) × duration (ms) / this.
+pub const MS_PER_HOUR: u64 = 3_600_000;
+/// Watt-hours per kilowatt-hour: prices are per kWh.
+pub const WH_PER_KWH: u128 = 1_000;
+
+/// Which way the flexibility goes.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq,
+	PartialOrd, Ord, Debug,
+)]
+pub enum Direction {
+	/// Export to the grid or load reduction (discharge).
+	Up,
+	/// Import from the grid or load increase (charge).
+	Down,
+}
+
+/// What kind of device an asset is.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum AssetKind {
+	/// Stationary battery storage.
+	Battery,
+	/// Bidirectional (vehicle-to-grid) charger.
+	V2gCharger,
+	/// Unidirectional EV charger (load shifting).
+	EvCharger,
+	/// A controllable load.
+	FlexibleLoad,
+	/// A controllable generator.
+	Generator,
+}
+
+/// Whether an asset may be offered.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum AssetStatus {
+	/// Registered, waiting for the DSO's prequalification.
+	Pending,
+	/// Prequalified by the DSO: may be offered.
+	Prequalified,
+	/// Suspended by the DSO: its offers are not eligible.
+	Suspended,
+}
+
+/// A delivery window `[start, end)` in unix milliseconds.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub struct Window {
+	/// First millisecond of delivery.
+	pub start: Moment,
+	/// First millisecond after delivery.
+	pub end: Moment,
+}
+
+impl Window {
+	/// Length of the window in milliseconds.
+	pub fn duration_ms(&self) -> u64 {
+		self.end.saturating_sub(self.start)
+	}
+
+	/// Whether the two windows share any millisecond.
+	pub fn overlaps(&self, other: &Window) -> bool {
+		self.start < other.end && other.start < self.end
+	}
+
+	/// Whether `self` contains all of `other`.
+	pub fn covers(&self, other: &Window) -> bool {
+		self.start <= other.start && other.end <= self.end
+	}
+
+	/// Energy in Wh of `power_w` held over the whole window (rounded down).
+	pub fn energy_wh(&self, power_w: u32) -> u64 {
+		(power_w as u64).saturating_mul(self.duration_ms()) / MS_PER_HOUR
+	}
+}
+
+/// The technical description of an asset, given by its owner.
+#[derive(
+	CloneNoBound, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
+#[scale_info(skip_type_params(MaxDeviceRefLen))]
+pub struct AssetSpec<MaxDeviceRefLen: Get<u32>> {
+	/// Kind of device.
+	pub kind: AssetKind,
+	/// Grid location the asset is connected at.
+	pub location: LocationId,
+	/// Highest power it can export (discharge, up) in W.
+	pub max_export_w: u32,
+	/// Highest power it can import (charge, down) in W.
+	pub max_import_w: u32,
+	/// Usable energy capacity in Wh (0 for devices without storage).
+	pub capacity_wh: u32,
+	/// Lowest state of charge it may be driven to, in percent.
+	pub min_soc_percent: u8,
+	/// Reference the DSO's bridge resolves to a device (a charge point id, a Modbus address).
+	pub device: BoundedVec<u8, MaxDeviceRefLen>,
+}
+
+impl<M: Get<u32>> AssetSpec<M> {
+	/// The asset's power limit in `direction`.
+	pub fn max_power_w(&self, direction: Direction) -> u32 {
+		match direction {
+			Direction::Up => self.max_export_w,
+			Direction::Down => self.max_import_w,
+		}
+	}
+}
+
+/// A registered asset.
+#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(MaxDeviceRefLen))]
+pub struct Asset<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxDeviceRefLen: Get<u32>> {
+	/// The FSP (or DSO) that owns it.
+	pub owner: AccountId,
+	/// Its technical description.
+	pub spec: AssetSpec<MaxDeviceRefLen>,
+	/// Whether it may be offered.
+	pub status: AssetStatus,
+	/// Deposit held from the owner while registered.
+	pub deposit: Balance,
+	/// Number of its offers still open.
+	pub open_offers: u32,
+}
+
+/// Power committed from an asset by an accepted match.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Commitment {
+	/// The request whose match holds it.
+	pub request: RequestId,
+	/// When.
+	pub window: Window,
+	/// Which way.
+	pub direction: Direction,
+	/// How much, in W.
+	pub power_w: u32,
+}
+
+/// How accepted offers of a request are paid.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum Pricing {
+	/// Each fill at its own offer price.
+	PayAsBid,
+	/// Every fill at the highest accepted price.
+	PayAsClear,
+}
+
+/// What a DSO asks for.
+#[derive(
+	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub struct RequestSpec<Balance> {
+	/// Where.
+	pub location: LocationId,
+	/// When the power is needed.
+	pub window: Window,
+	/// Which way.
+	pub direction: Direction,
+	/// How much, in W.
+	pub power_w: u32,
+	/// Highest price per kWh the DSO pays.
+	pub max_price: Balance,
+	/// No offers or solutions for this request after this time (unix ms).
+	pub gate_closure: Moment,
+	/// Whether a cover below `power_w` is acceptable.
+	pub partial: bool,
+	/// How the accepted offers are paid.
+	pub pricing: Pricing,
+}
+
+/// Where a request is in its life.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum RequestStatus {
+	/// Taking offers and solutions.
+	Open,
+	/// A match was bought; payment is in escrow until settlement.
+	Accepted,
+	/// Delivery was settled.
+	Settled,
+	/// Cancelled by the DSO.
+	Cancelled,
+	/// The window started without an accepted match.
+	Expired,
+}
+
+/// A DSO's request for flexibility.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Request<AccountId, Balance> {
+	/// The DSO that posted it.
+	pub dso: AccountId,
+	/// What it asks for.
+	pub spec: RequestSpec<Balance>,
+	/// Where it is in its life.
+	pub status: RequestStatus,
+	/// Deposit held from the DSO until it finishes.
+	pub deposit: Balance,
+}
+
+/// Whether an offer can be cut.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum Divisibility {
+	/// Only the whole power can be accepted.
+	AllOrNothing,
+	/// Any power from `min_power_w` up to the offer's power can be accepted.
+	Divisible {
+		/// Smallest acceptable part, in W.
+		min_power_w: u32,
+	},
+}
+
+/// What an FSP offers.
+#[derive(
+	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub struct OfferSpec<Balance> {
+	/// The asset that delivers.
+	pub asset: AssetId,
+	/// When it can deliver.
+	pub window: Window,
+	/// Which way.
+	pub direction: Direction,
+	/// How much, in W.
+	pub power_w: u32,
+	/// Price per kWh asked.
+	pub price: Balance,
+	/// Whether it can be cut.
+	pub divisibility: Divisibility,
+}
+
+impl<B> OfferSpec<B> {
+	/// Smallest acceptable fill in W.
+	pub fn min_power_w(&self) -> u32 {
+		match self.divisibility {
+			Divisibility::AllOrNothing => self.power_w,
+			Divisibility::Divisible { min_power_w } => min_power_w.min(self.power_w),
+		}
+	}
+}
+
+/// Where an offer is in its life.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub enum OfferStatus {
+	/// In the book, available for matching.
+	Open,
+	/// Taken by the accepted match of a request.
+	Matched(RequestId),
+}
+
+/// An FSP's offer.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Offer<AccountId, Balance> {
+	/// The FSP that posted it.
+	pub fsp: AccountId,
+	/// The asset's location (copied when posted).
+	pub location: LocationId,
+	/// What it offers.
+	pub spec: OfferSpec<Balance>,
+	/// Where it is in its life.
+	pub status: OfferStatus,
+	/// Deposit held from the FSP while the offer is open.
+	pub deposit: Balance,
+}
+
+/// One part of a proposed match: power taken from an offer.
+#[derive(
+	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub struct ProposedFill {
+	/// The offer.
+	pub offer: OfferId,
+	/// Power taken from it, in W.
+	pub power_w: u32,
+}
+
+/// The best match found so far for an open request.
+#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(MaxFills))]
+pub struct Proposal<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxFills: Get<u32>> {
+	/// Who found it (the DSO for the on-chain merit order, or a solver).
+	pub submitter: AccountId,
+	/// Its fills.
+	pub fills: BoundedVec<ProposedFill, MaxFills>,
+	/// Total power covered, in W.
+	pub covered_w: u32,
+	/// Score cost: Σ power × price (pay-as-clear: covered × clearing price).
+	pub cost: u128,
+}
+
+/// What a metering oracle reported for a fill.
+#[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct DeliveryReport {
+	/// Energy delivered against the baseline, in Wh.
+	pub delivered_wh: u64,
+	/// Hash or Merkle root of the 1-minute samples behind it.
+	pub samples_root: H256,
+	/// When it was reported (unix ms).
+	pub reported_at: Moment,
+}
+
+/// How a fill was settled.
+#[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct FillOutcome<Balance> {
+	/// Delivered / contracted energy.
+	pub delivery_rate: Perbill,
+	/// Paid to the FSP.
+	pub paid: Balance,
+	/// Deducted from the payment for delivering below the threshold.
+	pub penalty: Balance,
+	/// Returned to the DSO.
+	pub refunded: Balance,
+}
+
+/// One part of an accepted match: what an asset must deliver and for how much.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Fill<AccountId, Balance> {
+	/// The offer taken.
+	pub offer: OfferId,
+	/// The asset that delivers.
+	pub asset: AssetId,
+	/// The FSP that is paid.
+	pub fsp: AccountId,
+	/// Contracted power in W.
+	pub power_w: u32,
+	/// Price per kWh paid.
+	pub price: Balance,
+	/// Contracted energy in Wh (power × window).
+	pub energy_wh: u64,
+	/// Contracted cost (energy × price), held in escrow.
+	pub cost: Balance,
+	/// The metering oracle's report, once made.
+	pub report: Option<DeliveryReport>,
+	/// The settlement, once made.
+	pub outcome: Option<FillOutcome<Balance>>,
+}
+
+/// The bought match of a request.
+#[derive(Clone, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub struct Contract<Balance> {
+	/// Number of fills (`Fills` holds them under indices `0..fill_count`).
+	pub fill_count: u32,
+	/// Total contracted power in W.
+	pub power_w: u32,
+	/// Total contracted energy in Wh.
+	pub energy_wh: u64,
+	/// Total cost, held from the DSO at acceptance.
+	pub cost: Balance,
+	/// What is still held in escrow.
+	pub escrow: Balance,
+	/// When it was bought (unix ms).
+	pub accepted_at: Moment,
+	/// Number of fills reported so far.
+	pub reported: u32,
+}
+
+/// A registered DSO.
+#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(MaxLocations, MaxOracles))]
+pub struct Dso<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxLocations: Get<u32>, MaxOracles: Get<u32>> {
+	/// Grid locations it operates.
+	pub locations: BoundedVec<LocationId, MaxLocations>,
+	/// Accounts allowed to report delivery on its grid.
+	pub oracles: BoundedVec<AccountId, MaxOracles>,
+	/// Requests not yet finished (open or accepted).
+	pub active_requests: u32,
+}
+
+/// A grid location.
+#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[scale_info(skip_type_params(MaxNameLen))]
+pub struct Location<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxNameLen: Get<u32>> {
+	/// The DSO operating it.
+	pub dso: AccountId,
+	/// A human-readable name.
+	pub name: BoundedVec<u8, MaxNameLen>,
+}
+
+/// Parameters governance can change.
+#[derive(
+	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+)]
+pub struct MarketParams<Balance> {
+	/// Reports are taken until the window's end plus this (ms); settlement follows.
+	pub settlement_grace_ms: u64,
+	/// Finished requests are kept this long (ms) before being pruned.
+	pub retention_ms: u64,
+	/// Delivery rate below which a penalty applies.
+	pub penalty_threshold: Perbill,
+	/// Share of the undelivered energy's value deducted from the payment as penalty.
+	pub penalty_rate: Perbill,
+	/// Held from the DSO per request until it finishes.
+	pub request_deposit: Balance,
+	/// Held from the FSP per offer while it is open.
+	pub offer_deposit: Balance,
+	/// Held from the owner per asset while it is registered.
+	pub asset_deposit: Balance,
+	/// Held from an FSP while registered.
+	pub fsp_deposit: Balance,
+	/// A new solution must cost at least this share less than the stored one (same cover).
+	pub solution_margin: Perbill,
+}
+
+/// Housekeeping the market does on its own when its time comes.
+#[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
+pub enum Task {
+	/// Expire the request if its window started without an accepted match.
+	ExpireRequest(RequestId),
+	/// Drop the offer from the book if its window started while it was still open.
+	ExpireOffer(OfferId),
+	/// Settle the request's accepted match.
+	Settle(RequestId),
+	/// Remove the finished request and its records.
+	Prune(RequestId),
+}
