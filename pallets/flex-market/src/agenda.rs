@@ -8,59 +8,67 @@ use frame_support::{pallet_prelude::*, weights::WeightMeter};
 
 /// Width of an agenda bucket in ms.
 pub const BUCKET_MS: u64 = 60_000;
-/// How many later buckets a task may spill into when its own is full.
-pub const MAX_SPILL: u64 = 4;
-/// Most empty buckets skipped in one block (catch-up after a long stall is gradual).
+/// Most minutes stepped over in one block (catch-up after a long stall is gradual).
 pub const MAX_BUCKETS_PER_BLOCK: u32 = 64;
 
 impl<T: Config> Pallet<T> {
-	/// Files `task` to run once the market's clock reaches `at`.
+	/// Files `task` to run once the market's clock reaches `at`: into the last page of
+	/// its minute, or a new page when that one is full.
 	pub(crate) fn schedule(at: Moment, task: Task) -> DispatchResult {
 		let mut bucket = at / BUCKET_MS;
 		match AgendaCursor::<T>::get() {
 			Some(cursor) => bucket = bucket.max(cursor),
 			None => AgendaCursor::<T>::put(Self::now() / BUCKET_MS),
 		}
-		for b in bucket..bucket + MAX_SPILL {
-			if Agenda::<T>::try_mutate(b, |tasks| tasks.try_push(task)).is_ok() {
-				return Ok(());
-			}
+		let pages = AgendaPages::<T>::get(bucket);
+		if pages > 0 && Agenda::<T>::try_mutate(bucket, pages - 1, |t| t.try_push(task)).is_ok() {
+			return Ok(());
 		}
-		Err(Error::<T>::AgendaFull.into())
+		let page = BoundedVec::try_from(alloc::vec![task]).map_err(|_| Error::<T>::TooLong)?;
+		Agenda::<T>::insert(bucket, pages, page);
+		AgendaPages::<T>::insert(bucket, pages.checked_add(1).ok_or(Error::<T>::Overflow)?);
+		Ok(())
 	}
 
-	/// Works off due tasks within `limit`; returns the weight used.
+	/// Works off due tasks within `limit`, a page at a time; returns the weight used.
 	pub fn work_off_agenda(limit: Weight) -> Weight {
 		let mut meter = WeightMeter::with_limit(limit);
 		if meter.try_consume(T::WeightInfo::agenda_bucket()).is_err() {
 			return meter.consumed();
 		}
 		let Some(mut cursor) = AgendaCursor::<T>::get() else { return meter.consumed() };
-		// A bucket is worked off once all of its minute has passed.
+		// A minute is worked off once all of it has passed.
 		let now_bucket = Self::now() / BUCKET_MS;
-		let mut buckets = 0;
-		while cursor < now_bucket && buckets < MAX_BUCKETS_PER_BLOCK {
-			let tasks = Agenda::<T>::get(cursor);
-			let mut done = 0;
-			for task in tasks.iter() {
-				let weight = Self::task_weight(task);
-				if meter.try_consume(weight).is_err() {
-					break;
+		let mut steps = 0;
+		'minutes: while cursor < now_bucket && steps < MAX_BUCKETS_PER_BLOCK {
+			let mut pages = AgendaPages::<T>::get(cursor);
+			while pages > 0 {
+				let page = pages - 1;
+				let tasks = Agenda::<T>::get(cursor, page);
+				let mut done = 0;
+				for task in tasks.iter() {
+					if meter.try_consume(Self::task_weight(task)).is_err() {
+						break;
+					}
+					Self::run_task(*task);
+					done += 1;
 				}
-				Self::run_task(*task);
-				done += 1;
+				if done < tasks.len() {
+					let rest: alloc::vec::Vec<Task> = tasks.into_iter().skip(done).collect();
+					Agenda::<T>::insert(cursor, page, BoundedVec::truncate_from(rest));
+					AgendaPages::<T>::insert(cursor, pages);
+					break 'minutes;
+				}
+				Agenda::<T>::remove(cursor, page);
+				pages = page;
+				if meter.try_consume(T::WeightInfo::agenda_bucket()).is_err() {
+					AgendaPages::<T>::insert(cursor, pages);
+					break 'minutes;
+				}
 			}
-			if done < tasks.len() {
-				let rest: alloc::vec::Vec<Task> = tasks.into_iter().skip(done).collect();
-				Agenda::<T>::insert(cursor, BoundedVec::truncate_from(rest));
-				break;
-			}
-			Agenda::<T>::remove(cursor);
+			AgendaPages::<T>::remove(cursor);
 			cursor += 1;
-			buckets += 1;
-			if meter.try_consume(T::WeightInfo::agenda_bucket()).is_err() {
-				break;
-			}
+			steps += 1;
 		}
 		AgendaCursor::<T>::put(cursor);
 		meter.consumed()

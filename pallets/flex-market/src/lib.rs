@@ -53,6 +53,13 @@ pub mod weights;
 pub use types::*;
 pub use weights::WeightInfo;
 
+/// What benchmarks need from the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper {
+	/// Sets the chain's clock to `ms` (unix ms).
+	fn set_time(ms: Moment);
+}
+
 /// Log target of this pallet.
 pub const LOG_TARGET: &str = "runtime::flex-market";
 
@@ -60,6 +67,7 @@ pub const LOG_TARGET: &str = "runtime::flex-market";
 pub mod pallet {
 	use super::*;
 	use crate::types::Task;
+	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
@@ -173,7 +181,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxCommitmentsPerAsset: Get<u32>;
 
-		/// Most housekeeping tasks due in one minute.
+		/// Most housekeeping tasks in one page of an agenda minute.
 		#[pallet::constant]
 		type MaxTasksPerBucket: Get<u32>;
 
@@ -186,6 +194,10 @@ pub mod pallet {
 
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
+
+		/// Sets the clock for benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: crate::BenchmarkHelper;
 	}
 
 	#[pallet::type_value]
@@ -282,10 +294,21 @@ pub mod pallet {
 	pub type Fills<T: Config> =
 		StorageDoubleMap<_, Twox64Concat, RequestId, Twox64Concat, u32, FillOf<T>>;
 
-	/// Housekeeping tasks by the minute (unix ms / 60 000) they fall due.
+	/// Housekeeping tasks by the minute (unix ms / 60 000) they fall due, in pages.
 	#[pallet::storage]
-	pub type Agenda<T: Config> =
-		StorageMap<_, Twox64Concat, u64, BoundedVec<Task, T::MaxTasksPerBucket>, ValueQuery>;
+	pub type Agenda<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		u64,
+		Twox64Concat,
+		u32,
+		BoundedVec<Task, T::MaxTasksPerBucket>,
+		ValueQuery,
+	>;
+
+	/// Number of agenda pages of each minute.
+	#[pallet::storage]
+	pub type AgendaPages<T: Config> = StorageMap<_, Twox64Concat, u64, u32, ValueQuery>;
 
 	/// The first minute of the agenda not yet worked off.
 	#[pallet::storage]
@@ -666,8 +689,6 @@ pub mod pallet {
 		NotAccepted,
 		/// Settlement is not due before the window's end plus the grace period.
 		SettlementNotDue,
-		/// Too many housekeeping tasks fall due around this time.
-		AgendaFull,
 		/// A value does not fit its bound.
 		TooLong,
 		/// An arithmetic overflow.

@@ -71,6 +71,17 @@ impl pallet_flex_market::Config for Test {
 	type MaxWindowMs = MaxWindowMs;
 	type DefaultParams = TestParams;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = MockClock;
+}
+
+/// Sets the mock's clock in benchmarks.
+pub struct MockClock;
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper for MockClock {
+	fn set_time(ms: u64) {
+		set_now(ms);
+	}
 }
 
 /// The pilot's cast.

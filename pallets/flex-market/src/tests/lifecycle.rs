@@ -1,1 +1,248 @@
-//! Lifecycle tests.
+//! Editing, cancelling, expiry, pricing rules, deposits and housekeeping.
+
+use super::*;
+use frame_support::{
+	assert_noop,
+	traits::fungible::{Inspect, InspectHold},
+};
+use sp_runtime::Perbill;
+
+fn s(who: u64) -> RuntimeOrigin {
+	RuntimeOrigin::signed(who)
+}
+
+fn deposit_held(who: u64) -> u128 {
+	Balances::balance_on_hold(&RuntimeHoldReason::FlexMarket(HoldReason::Deposit), &who)
+}
+
+#[test]
+fn deposits_are_held_and_returned() {
+	new_test_ext().execute_with(|| {
+		let p = TestParams::get();
+		let (battery, _) = pilot_assets();
+		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit + p.asset_deposit);
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
+		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit + p.asset_deposit + p.offer_deposit);
+		assert_ok!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 0));
+		assert!(Offers::<Test>::get(0).is_none());
+		assert_ok!(FlexMarket::deregister_asset(s(BATTERY_OWNER), battery));
+		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit);
+		assert!(Assets::<Test>::get(battery).is_none());
+
+		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
+		assert_eq!(deposit_held(DSO), p.request_deposit);
+		assert_ok!(FlexMarket::cancel_request(s(DSO), 0));
+		assert_eq!(deposit_held(DSO), 0);
+		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Cancelled);
+		assert_eq!(Dsos::<Test>::get(DSO).unwrap().active_requests, 0);
+		assert_eq!(OpenRequestCount::<Test>::get(ESKISEHIR), 0);
+	});
+}
+
+#[test]
+fn editing_a_request_drops_its_proposal_and_moves_its_expiry() {
+	new_test_ext().execute_with(|| {
+		pilot_matched();
+		assert!(Proposals::<Test>::get(0).is_some());
+		let mut spec = pilot_request();
+		spec.power_w = 10_000;
+		spec.window.start += 30 * MINUTE;
+		spec.window.end += 30 * MINUTE;
+		spec.gate_closure += 30 * MINUTE;
+		assert_ok!(FlexMarket::update_request(s(DSO), 0, spec.clone()));
+		assert!(Proposals::<Test>::get(0).is_none());
+		assert_eq!(Requests::<Test>::get(0).unwrap().spec, spec);
+		// Past the old window start the request is still open...
+		advance_to(WINDOW_START + 2 * MINUTE);
+		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Open);
+		// ...and expires after the new one.
+		advance_to(spec.window.start + MINUTE);
+		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Expired);
+	});
+}
+
+#[test]
+fn editing_an_offer_moves_it_between_books() {
+	new_test_ext().execute_with(|| {
+		let (battery, _) = pilot_assets();
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Up)), 1);
+		let mut spec = pilot_offer(battery);
+		spec.direction = Direction::Down;
+		spec.price = 2 * OFFER_PRICE;
+		assert_ok!(FlexMarket::update_offer(s(BATTERY_OWNER), 0, spec.clone()));
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Up)), 0);
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Down)), 1);
+		assert_eq!(Offers::<Test>::get(0).unwrap().spec, spec);
+		assert_eq!(Assets::<Test>::get(battery).unwrap().open_offers, 1);
+		// An unmatched offer leaves the book when its window starts.
+		advance_to(WINDOW_START + MINUTE);
+		assert!(Offers::<Test>::get(0).is_none());
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Down)), 0);
+		assert_eq!(Assets::<Test>::get(battery).unwrap().open_offers, 0);
+		assert!(market_events().contains(&Event::OfferExpired { offer: 0 }));
+	});
+}
+
+#[test]
+fn divisible_offer_is_cut_where_that_is_cheaper() {
+	new_test_ext().execute_with(|| {
+		let (battery, v2g) = pilot_assets();
+		let mut request = pilot_request();
+		request.power_w = 15_000;
+		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		let mut cheap = pilot_offer(battery);
+		cheap.price = OFFER_PRICE / 2;
+		let mut divisible = pilot_offer(v2g);
+		divisible.divisibility = Divisibility::Divisible { min_power_w: 1_000 };
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), cheap));
+		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), divisible));
+		assert_ok!(FlexMarket::match_request(s(DSO), 0));
+		let p = FlexMarket::match_preview(0).unwrap();
+		assert_eq!(p.fills.iter().map(|f| f.power_w).collect::<Vec<_>>(), vec![10_000, 5_000]);
+		// 7.5 kWh at 0.05 + 3.75 kWh at 0.10
+		assert_eq!(p.cost, 375 * UNIT / 1000 + 375 * UNIT / 1000);
+	});
+}
+
+#[test]
+fn pay_as_clear_pays_every_fill_the_highest_price() {
+	new_test_ext().execute_with(|| {
+		let (battery, v2g) = pilot_assets();
+		let mut request = pilot_request();
+		request.pricing = Pricing::PayAsClear;
+		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		let mut cheap = pilot_offer(battery);
+		cheap.price = OFFER_PRICE / 2;
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), cheap));
+		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
+		assert_ok!(FlexMarket::match_request(s(DSO), 0));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+		let view = FlexMarket::settlement(0).unwrap();
+		assert!(view.fills.iter().all(|f| f.price == OFFER_PRICE));
+		assert_eq!(view.contract.cost, 15 * UNIT / 10);
+	});
+}
+
+#[test]
+fn a_better_solution_replaces_the_stored_one_and_a_worse_is_refused() {
+	new_test_ext().execute_with(|| {
+		let (battery, v2g) = pilot_assets();
+		let mut request = pilot_request();
+		request.power_w = 10_000;
+		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		let mut dear = pilot_offer(battery);
+		dear.price = 2 * OFFER_PRICE;
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), dear));
+		let sol = |offer| -> SolutionOf<Test> {
+			vec![ProposedFill { offer, power_w: 10_000 }].try_into().unwrap()
+		};
+		assert_ok!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)));
+		assert_eq!(Proposals::<Test>::get(0).unwrap().submitter, STRANGER);
+		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)), Error::<Test>::NotBetter);
+		assert_noop!(FlexMarket::match_request(s(DSO), 0), Error::<Test>::NotBetter);
+		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
+		// With a 60 % margin the cheaper offer (half the cost) is not enough...
+		let mut params = TestParams::get();
+		params.solution_margin = Perbill::from_percent(60);
+		assert_ok!(FlexMarket::set_params(RuntimeOrigin::root(), params.clone()));
+		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, sol(1)), Error::<Test>::NotBetter);
+		// ...with 50 % it is.
+		params.solution_margin = Perbill::from_percent(50);
+		assert_ok!(FlexMarket::set_params(RuntimeOrigin::root(), params));
+		assert_ok!(FlexMarket::match_request(s(DSO), 0));
+		let stored = Proposals::<Test>::get(0).unwrap();
+		assert_eq!(stored.submitter, DSO);
+		assert_eq!(stored.fills.into_inner(), vec![ProposedFill { offer: 1, power_w: 10_000 }]);
+	});
+}
+
+#[test]
+fn a_stale_proposal_is_refused_at_buying() {
+	new_test_ext().execute_with(|| {
+		pilot_matched();
+		assert_ok!(FlexMarket::cancel_offer(s(V2G_OWNER), 1));
+		assert_noop!(FlexMarket::accept_match(s(DSO), 0), Error::<Test>::UnknownOffer);
+	});
+}
+
+#[test]
+fn an_asset_serves_non_overlapping_windows_back_to_back() {
+	new_test_ext().execute_with(|| {
+		pilot_accepted();
+		let mut request = pilot_request();
+		request.power_w = 10_000;
+		request.window = Window { start: WINDOW_END, end: WINDOW_END + 45 * MINUTE };
+		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		let mut offer = pilot_offer(0);
+		offer.window = request.window;
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), offer));
+		assert_ok!(FlexMarket::match_request(s(DSO), 1));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 1));
+		assert_eq!(Commitments::<Test>::get(0).len(), 2);
+	});
+}
+
+#[test]
+fn dso_and_oracles_can_be_removed_when_idle() {
+	new_test_ext().execute_with(|| {
+		let root = RuntimeOrigin::root;
+		assert_ok!(FlexMarket::remove_oracle(root(), DSO, ORACLE));
+		assert!(Dsos::<Test>::get(DSO).unwrap().oracles.is_empty());
+		assert_ok!(FlexMarket::remove_dso(root(), OTHER_DSO));
+		assert!(Locations::<Test>::get(ELSEWHERE).is_none());
+		let locations: LocationListOf<Test> =
+			vec![(ELSEWHERE, b"Reused".to_vec().try_into().unwrap())].try_into().unwrap();
+		assert_ok!(FlexMarket::register_dso(root(), STRANGER, locations));
+		assert_eq!(Locations::<Test>::get(ELSEWHERE).unwrap().dso, STRANGER);
+	});
+}
+
+#[test]
+fn a_full_agenda_page_opens_the_next() {
+	new_test_ext().execute_with(|| {
+		// 64 tasks fit a page in the mock; the 65th opens a second page of the same minute.
+		for i in 0..65 {
+			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::ExpireOffer(1_000 + i)));
+		}
+		let bucket = WINDOW_START / agenda::BUCKET_MS;
+		assert_eq!(AgendaPages::<Test>::get(bucket), 2);
+		assert_eq!(Agenda::<Test>::get(bucket, 0).len(), 64);
+		assert_eq!(Agenda::<Test>::get(bucket, 1).len(), 1);
+		advance_to(WINDOW_START + 2 * MINUTE);
+		assert_eq!(AgendaPages::<Test>::get(bucket), 0);
+		assert!(Agenda::<Test>::get(bucket, 0).is_empty());
+	});
+}
+
+#[test]
+fn on_idle_stops_at_its_weight_limit_and_resumes() {
+	use frame_support::{traits::Hooks, weights::Weight};
+	new_test_ext().execute_with(|| {
+		for i in 0..10 {
+			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::ExpireOffer(1_000 + i)));
+		}
+		set_now(WINDOW_START + 2 * MINUTE);
+		let per_task = <() as WeightInfo>::expire_offer();
+		let limit = <() as WeightInfo>::agenda_bucket().saturating_add(per_task.saturating_mul(3));
+		let used = FlexMarket::on_idle(2, limit);
+		assert!(used.all_lte(limit));
+		let bucket = WINDOW_START / agenda::BUCKET_MS;
+		assert_eq!(Agenda::<Test>::get(bucket, 0).len(), 7);
+		FlexMarket::on_idle(3, Weight::MAX);
+		assert!(Agenda::<Test>::get(bucket, 0).is_empty());
+		assert_eq!(AgendaPages::<Test>::get(bucket), 0);
+	});
+}
+
+#[test]
+fn total_issuance_is_unchanged_by_a_whole_market_day() {
+	new_test_ext().execute_with(|| {
+		let issuance = Balances::total_issuance();
+		pilot_accepted();
+		advance_to(WINDOW_END + 20 * MINUTE);
+		advance_to(WINDOW_END + 8 * 24 * 60 * MINUTE);
+		assert!(Requests::<Test>::get(0).is_none());
+		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}

@@ -1,0 +1,60 @@
+//! The flexibility market's configuration: bounds sized for a whole distribution
+//! grid (100 000 assets, 10 000 open offers in one location, a request every
+//! 15 minutes per location) and the default market parameters.
+
+use frame_support::{parameter_types, traits::ConstU32};
+use pallet_flex_market::MarketParams;
+use sp_runtime::Perbill;
+
+use crate::{Balance, Balances, Runtime, RuntimeHoldReason, Timestamp, MILLI_UNIT, UNIT};
+
+const MINUTE_MS: u64 = 60_000;
+const HOUR_MS: u64 = 60 * MINUTE_MS;
+
+parameter_types! {
+	/// Market parameters until governance sets others.
+	pub DefaultMarketParams: MarketParams<Balance> = MarketParams {
+		settlement_grace_ms: 15 * MINUTE_MS,
+		retention_ms: 7 * 24 * HOUR_MS,
+		penalty_threshold: Perbill::zero(),
+		penalty_rate: Perbill::zero(),
+		request_deposit: 100 * MILLI_UNIT,
+		offer_deposit: 10 * MILLI_UNIT,
+		asset_deposit: 100 * MILLI_UNIT,
+		fsp_deposit: UNIT,
+		solution_margin: Perbill::zero(),
+	};
+	/// A day is the longest delivery window.
+	pub const MaxWindowMs: u64 = 24 * HOUR_MS;
+}
+
+impl pallet_flex_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type GovernanceOrigin = frame_system::EnsureRoot<crate::AccountId>;
+	type Time = Timestamp;
+	type MaxLocationsPerDso = ConstU32<1_000>;
+	type MaxOraclesPerDso = ConstU32<16>;
+	type MaxNameLen = ConstU32<64>;
+	type MaxDeviceRefLen = ConstU32<128>;
+	type MaxOffersPerBook = ConstU32<10_000>;
+	type MaxOpenRequestsPerLocation = ConstU32<192>;
+	type MaxFills = ConstU32<1_000>;
+	type MaxCommitmentsPerAsset = ConstU32<96>;
+	type MaxTasksPerBucket = ConstU32<1_024>;
+	type MaxWindowMs = MaxWindowMs;
+	type DefaultParams = DefaultMarketParams;
+	type WeightInfo = pallet_flex_market::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkClock;
+}
+
+/// Sets `pallet-timestamp`'s clock in benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkClock;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_flex_market::BenchmarkHelper for BenchmarkClock {
+	fn set_time(ms: u64) {
+		pallet_timestamp::Now::<Runtime>::put(ms);
+	}
+}
