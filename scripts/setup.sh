@@ -10,10 +10,15 @@ as_root() {
 }
 
 # protoc: litep2p (the node's networking) generates code from .proto files.
-if ! command -v protoc >/dev/null 2>&1; then
-	say "installing protobuf-compiler (Debian)"
+# libssl-dev + pkg-config: link the system OpenSSL instead of compiling one (see env.sh).
+missing=()
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || missing+=(libssl-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+	say "installing ${missing[*]} (Debian)"
 	as_root apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq protobuf-compiler >/dev/null
+	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # The WASM runtime builds for wasm32v1-none; wasm32-unknown-unknown and rust-src
@@ -30,4 +35,9 @@ if ! rustup component list --installed | grep -q '^rust-src'; then
 	rustup component add rust-src
 fi
 
-say "ready: $(protoc --version), $(rustc --version)"
+# The JavaScript checks use @polkadot/api, as Polkadot.js Apps does.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	say "Node.js and npm are needed for tests/js"; exit 1
+fi
+
+say "ready: $(protoc --version), $(rustc --version), node $(node --version)"

@@ -40,9 +40,10 @@ impl SubstrateCli for Cli {
 			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
 			path => {
 				let path = std::path::PathBuf::from(path);
-				Box::new(chain_spec::ChainSpec::from_json_file(path.clone()).map_err(|e| {
-					format!("cannot load chain spec `{}`: {e}", path.display())
-				})?)
+				Box::new(
+					chain_spec::ChainSpec::from_json_file(path.clone())
+						.map_err(|e| format!("cannot load chain spec `{}`: {e}", path.display()))?,
+				)
 			},
 		})
 	}
@@ -57,9 +58,43 @@ pub fn one_line(e: &sc_cli::Error) -> String {
 	text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Parses the command line: help and version print and exit; a bad argument is
+/// reported in one line with exit code 2.
+fn parse() -> Cli {
+	match Cli::try_from_iter(std::env::args_os()) {
+		Ok(cli) => cli,
+		Err(e) if !e.use_stderr() => e.exit(),
+		Err(e) => {
+			let rendered = e.render().to_string();
+			let first = rendered.lines().next().unwrap_or("invalid arguments");
+			let first = first.strip_prefix("error: ").unwrap_or(first);
+			eprintln!("Error: {first} (see --help)");
+			std::process::exit(2);
+		},
+	}
+}
+
+/// Makes a JSON-RPC port that is taken an error instead of a silent move to a random
+/// port (what clients configured for 9944 would never find).
+fn claim_rpc_ports(config: &mut sc_service::Configuration) -> sc_cli::Result<()> {
+	for endpoint in config.rpc.addr.iter_mut().flatten() {
+		endpoint.retry_random_port = false;
+		if endpoint.is_optional {
+			continue;
+		}
+		if let Err(e) = std::net::TcpListener::bind(endpoint.listen_addr) {
+			return Err(sc_cli::Error::Input(format!(
+				"JSON-RPC address {} is not available: {e}",
+				endpoint.listen_addr
+			)));
+		}
+	}
+	Ok(())
+}
+
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
-	let cli = Cli::from_args();
+	let cli = parse();
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
@@ -126,7 +161,8 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let runner = cli.create_runner(&cli.run)?;
-			runner.run_node_until_exit(|config| async move {
+			runner.run_node_until_exit(|mut config| async move {
+				claim_rpc_ports(&mut config)?;
 				match config.network.network_backend {
 					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
 						sc_network::NetworkWorker<
@@ -135,9 +171,10 @@ pub fn run() -> sc_cli::Result<()> {
 						>,
 					>(config)
 					.map_err(sc_cli::Error::Service),
-					sc_network::config::NetworkBackendType::Litep2p =>
+					sc_network::config::NetworkBackendType::Litep2p => {
 						service::new_full::<sc_network::Litep2pNetworkBackend>(config)
-							.map_err(sc_cli::Error::Service),
+							.map_err(sc_cli::Error::Service)
+					},
 				}
 			})
 		},

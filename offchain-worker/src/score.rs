@@ -70,12 +70,7 @@ pub enum Infeasible {
 
 /// The highest offer price among the fills (0 for none).
 pub fn clearing_price(candidates: &[Candidate], fills: &[Fill]) -> u128 {
-	fills
-		.iter()
-		.filter_map(|f| candidates.get(f.index))
-		.map(|c| c.price)
-		.max()
-		.unwrap_or(0)
+	fills.iter().filter_map(|f| candidates.get(f.index)).map(|c| c.price).max().unwrap_or(0)
 }
 
 /// Checks `fills` against the demand, the candidates and each group's `headroom`
@@ -125,8 +120,9 @@ pub fn check(
 	let covered_w = covered as u32;
 	let cost = match demand.pricing {
 		Pricing::PayAsBid => bid_cost,
-		Pricing::PayAsClear =>
-			(covered_w as u128).saturating_mul(clearing_price(candidates, fills)),
+		Pricing::PayAsClear => {
+			(covered_w as u128).saturating_mul(clearing_price(candidates, fills))
+		},
 	};
 	let mut offer_ids: Vec<u64> = fills.iter().map(|f| candidates[f.index].id).collect();
 	offer_ids.sort_unstable();

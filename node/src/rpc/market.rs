@@ -181,17 +181,13 @@ where
 	C::Api: MarketRuntimeApi<Block, AccountId, Balance>,
 {
 	fn open_requests(&self, location: LocationId, at: Option<Hash>) -> RpcResult<Value> {
-		let list = self
-			.client
-			.runtime_api()
-			.open_requests(self.at(at), location)
-			.map_err(api_error)?;
+		let list =
+			self.client.runtime_api().open_requests(self.at(at), location).map_err(api_error)?;
 		Ok(Value::Array(list.iter().map(|(id, r)| request(*id, r)).collect()))
 	}
 
 	fn eligible_offers(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Value> {
-		let list =
-			self.client.runtime_api().eligible_offers(self.at(at), id).map_err(api_error)?;
+		let list = self.client.runtime_api().eligible_offers(self.at(at), id).map_err(api_error)?;
 		Ok(Value::Array(list.iter().map(|(id, o)| offer(*id, o)).collect()))
 	}
 

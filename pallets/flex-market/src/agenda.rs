@@ -76,9 +76,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Worst-case weight of running `task` now.
 	fn task_weight(task: &Task) -> Weight {
-		let fills = |id: &RequestId| {
-			Contracts::<T>::get(id).map(|c| c.fill_count).unwrap_or(0)
-		};
+		let fills = |id: &RequestId| Contracts::<T>::get(id).map(|c| c.fill_count).unwrap_or(0);
 		let read = T::DbWeight::get().reads(1);
 		match task {
 			Task::ExpireRequest(_) => T::WeightInfo::expire_request(),
@@ -116,8 +114,7 @@ impl<T: Config> Pallet<T> {
 		let fills = Contracts::<T>::take(id).map(|c| c.fill_count).unwrap_or(0);
 		for index in 0..fills {
 			if let Some(fill) = Fills::<T>::take(id, index) {
-				if Offers::<T>::get(fill.offer).map(|o| o.status) ==
-					Some(OfferStatus::Matched(id))
+				if Offers::<T>::get(fill.offer).map(|o| o.status) == Some(OfferStatus::Matched(id))
 				{
 					Offers::<T>::remove(fill.offer);
 				}

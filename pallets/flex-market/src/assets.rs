@@ -19,7 +19,13 @@ impl<T: Config> Pallet<T> {
 		let (location, kind) = (spec.location, spec.kind);
 		Assets::<T>::insert(
 			id,
-			Asset { owner: who.clone(), spec, status: AssetStatus::Pending, deposit, open_offers: 0 },
+			Asset {
+				owner: who.clone(),
+				spec,
+				status: AssetStatus::Pending,
+				deposit,
+				open_offers: 0,
+			},
 		);
 		Self::deposit_event(Event::AssetRegistered { asset: id, owner: who, location, kind });
 		Ok(())
@@ -53,10 +59,17 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Sets the status of an asset at one of `dso`'s locations.
-	pub fn do_set_asset_status(dso: T::AccountId, id: AssetId, status: AssetStatus) -> DispatchResult {
+	pub fn do_set_asset_status(
+		dso: T::AccountId,
+		id: AssetId,
+		status: AssetStatus,
+	) -> DispatchResult {
 		Assets::<T>::try_mutate(id, |asset| {
 			let asset = asset.as_mut().ok_or(Error::<T>::UnknownAsset)?;
-			ensure!(Self::operator_of(asset.spec.location)? == dso, Error::<T>::NotLocationOperator);
+			ensure!(
+				Self::operator_of(asset.spec.location)? == dso,
+				Error::<T>::NotLocationOperator
+			);
 			asset.status = status;
 			Ok::<_, DispatchError>(())
 		})?;

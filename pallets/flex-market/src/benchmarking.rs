@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Mutate, EnsureOrigin, Get},
 	weights::Weight,
 	BoundedVec,
 };
@@ -162,8 +162,9 @@ mod benchmarks {
 	#[benchmark]
 	fn remove_dso(l: Linear<1, { T::MaxLocationsPerDso::get() }>) {
 		let dso: T::AccountId = account("dso", 0, SEED);
-		let locations: LocationListOf<T> =
-			BoundedVec::truncate_from((0..l).map(|i| (1_000_000 + i, Default::default())).collect());
+		let locations: LocationListOf<T> = BoundedVec::truncate_from(
+			(0..l).map(|i| (1_000_000 + i, Default::default())).collect(),
+		);
 		Pallet::<T>::do_register_dso(dso.clone(), locations).unwrap();
 		let origin = T::GovernanceOrigin::try_successful_origin().unwrap();
 		#[extrinsic_call]

@@ -96,7 +96,8 @@ pub mod pallet {
 	/// An offer's description as given in calls.
 	pub type OfferSpecOf<T> = OfferSpec<BalanceOf<T>>;
 	/// A proposed match as stored.
-	pub type ProposalOf<T> = Proposal<<T as frame_system::Config>::AccountId, <T as Config>::MaxFills>;
+	pub type ProposalOf<T> =
+		Proposal<<T as frame_system::Config>::AccountId, <T as Config>::MaxFills>;
 	/// A fill of an accepted match as stored.
 	pub type FillOf<T> = Fill<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 	/// A DSO as stored.
@@ -106,7 +107,8 @@ pub mod pallet {
 		<T as Config>::MaxOraclesPerDso,
 	>;
 	/// A location as stored.
-	pub type LocationOf<T> = Location<<T as frame_system::Config>::AccountId, <T as Config>::MaxNameLen>;
+	pub type LocationOf<T> =
+		Location<<T as frame_system::Config>::AccountId, <T as Config>::MaxNameLen>;
 	/// The market parameters.
 	pub type ParamsOf<T> = MarketParams<BalanceOf<T>>;
 	/// The fills of a solution as given in calls.
@@ -902,7 +904,10 @@ pub mod pallet {
 		/// Origin: the request's DSO.
 		#[pallet::call_index(15)]
 		#[pallet::weight(T::WeightInfo::match_request(T::MaxOffersPerBook::get()))]
-		pub fn match_request(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
+		pub fn match_request(
+			origin: OriginFor<T>,
+			request: RequestId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let book = Self::do_match_request(who, request)?;
 			Ok(Some(T::WeightInfo::match_request(book)).into())
@@ -930,7 +935,10 @@ pub mod pallet {
 		/// Origin: the request's DSO.
 		#[pallet::call_index(17)]
 		#[pallet::weight(T::WeightInfo::accept_match(T::MaxFills::get()))]
-		pub fn accept_match(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
+		pub fn accept_match(
+			origin: OriginFor<T>,
+			request: RequestId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let fills = Self::do_accept_match(who, request)?;
 			Ok(Some(T::WeightInfo::accept_match(fills)).into())

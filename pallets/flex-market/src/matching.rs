@@ -3,8 +3,8 @@
 //! the `flex-solver` crate, shared with the off-chain worker.
 
 use crate::{
-	pallet::*, AssetStatus, OfferId, OfferStatus, Pricing, Proposal, ProposedFill,
-	RequestId, RequestStatus,
+	pallet::*, AssetStatus, OfferId, OfferStatus, Pricing, Proposal, ProposedFill, RequestId,
+	RequestStatus,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use flex_solver::{Candidate, Demand, Infeasible, Score};
@@ -89,11 +89,13 @@ impl<T: Config> Pallet<T> {
 			ensure!(book.offers.iter().all(|(o, _)| *o != fill.offer), Error::<T>::DuplicateFill);
 			let offer = Offers::<T>::get(fill.offer).ok_or(Error::<T>::UnknownOffer)?;
 			Self::eligibility(request, &offer)?;
-			solver_fills.push(flex_solver::Fill { index: book.offers.len(), power_w: fill.power_w });
+			solver_fills
+				.push(flex_solver::Fill { index: book.offers.len(), power_w: fill.power_w });
 			Self::push_candidate(request, &mut book, &mut groups, fill.offer, offer)?;
 		}
-		let score = flex_solver::check(&book.demand, &book.candidates, &book.headroom, &solver_fills)
-			.map_err(Self::infeasible_error)?;
+		let score =
+			flex_solver::check(&book.demand, &book.candidates, &book.headroom, &solver_fills)
+				.map_err(Self::infeasible_error)?;
 		Ok((score, book))
 	}
 

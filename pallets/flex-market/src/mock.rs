@@ -76,6 +76,7 @@ impl pallet_flex_market::Config for Test {
 }
 
 /// Sets the mock's clock in benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
 pub struct MockClock;
 #[cfg(feature = "runtime-benchmarks")]
 impl crate::BenchmarkHelper for MockClock {

@@ -14,8 +14,13 @@ impl<T: Config> Pallet<T> {
 		let id = NextOfferId::<T>::get();
 		NextOfferId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
 		Self::schedule(spec.window.start, Task::ExpireOffer(id))?;
-		let offer =
-			Offer { fsp: fsp.clone(), location, spec: spec.clone(), status: OfferStatus::Open, deposit };
+		let offer = Offer {
+			fsp: fsp.clone(),
+			location,
+			spec: spec.clone(),
+			status: OfferStatus::Open,
+			deposit,
+		};
 		Self::put_in_book(id, &offer)?;
 		Offers::<T>::insert(id, offer);
 		Self::deposit_event(Event::OfferCreated { offer: id, fsp, location, spec });

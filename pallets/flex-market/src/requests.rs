@@ -134,9 +134,9 @@ impl<T: Config> Pallet<T> {
 	/// A window must be non-empty, not longer than `MaxWindowMs` and start after `now`.
 	pub(crate) fn check_window(window: &Window, now: Moment) -> DispatchResult {
 		ensure!(
-			window.start < window.end &&
-				window.duration_ms() <= T::MaxWindowMs::get() &&
-				now < window.start,
+			window.start < window.end
+				&& window.duration_ms() <= T::MaxWindowMs::get()
+				&& now < window.start,
 			Error::<T>::InvalidWindow
 		);
 		Ok(())

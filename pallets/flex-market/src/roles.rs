@@ -57,7 +57,8 @@ impl<T: Config> Pallet<T> {
 	pub fn do_remove_oracle(dso: T::AccountId, oracle: T::AccountId) -> DispatchResult {
 		Dsos::<T>::try_mutate(&dso, |info| {
 			let info = info.as_mut().ok_or(Error::<T>::UnknownDso)?;
-			let at = info.oracles.iter().position(|o| o == &oracle).ok_or(Error::<T>::UnknownOracle)?;
+			let at =
+				info.oracles.iter().position(|o| o == &oracle).ok_or(Error::<T>::UnknownOracle)?;
 			info.oracles.remove(at);
 			Ok::<_, DispatchError>(())
 		})?;

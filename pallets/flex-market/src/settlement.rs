@@ -26,8 +26,11 @@ pub fn settle_fill(
 	penalty_rate: Perbill,
 ) -> FillOutcome<u128> {
 	let counted = delivered_wh.min(contracted_wh);
-	let delivery_rate =
-		if contracted_wh == 0 { Perbill::one() } else { Perbill::from_rational(counted, contracted_wh) };
+	let delivery_rate = if contracted_wh == 0 {
+		Perbill::one()
+	} else {
+		Perbill::from_rational(counted, contracted_wh)
+	};
 	let earned = energy_cost(counted, price).min(cost);
 	let penalty = if delivery_rate < penalty_threshold {
 		penalty_rate.mul_floor(energy_cost(contracted_wh - counted, price)).min(earned)

@@ -29,8 +29,18 @@ pub const WH_PER_KWH: u128 = 1_000;
 
 /// Which way the flexibility goes.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq,
-	PartialOrd, Ord, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	PartialOrd,
+	Ord,
+	Debug,
 )]
 pub enum Direction {
 	/// Export to the grid or load reduction (discharge).
@@ -41,7 +51,16 @@ pub enum Direction {
 
 /// What kind of device an asset is.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum AssetKind {
 	/// Stationary battery storage.
@@ -58,7 +77,16 @@ pub enum AssetKind {
 
 /// Whether an asset may be offered.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum AssetStatus {
 	/// Registered, waiting for the DSO's prequalification.
@@ -71,7 +99,16 @@ pub enum AssetStatus {
 
 /// A delivery window `[start, end)` in unix milliseconds.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub struct Window {
 	/// First millisecond of delivery.
@@ -104,7 +141,15 @@ impl Window {
 
 /// The technical description of an asset, given by its owner.
 #[derive(
-	CloneNoBound, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+	CloneNoBound,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxDeviceRefLen))]
 pub struct AssetSpec<MaxDeviceRefLen: Get<u32>> {
@@ -135,9 +180,15 @@ impl<M: Get<u32>> AssetSpec<M> {
 }
 
 /// A registered asset.
-#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(MaxDeviceRefLen))]
-pub struct Asset<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, Balance: Clone + PartialEq + Eq + core::fmt::Debug, MaxDeviceRefLen: Get<u32>> {
+pub struct Asset<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxDeviceRefLen: Get<u32>,
+> {
 	/// The FSP (or DSO) that owns it.
 	pub owner: AccountId,
 	/// Its technical description.
@@ -165,7 +216,16 @@ pub struct Commitment {
 
 /// How accepted offers of a request are paid.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum Pricing {
 	/// Each fill at its own offer price.
@@ -199,7 +259,16 @@ pub struct RequestSpec<Balance> {
 
 /// Where a request is in its life.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum RequestStatus {
 	/// Taking offers and solutions.
@@ -229,7 +298,16 @@ pub struct Request<AccountId, Balance> {
 
 /// Whether an offer can be cut.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum Divisibility {
 	/// Only the whole power can be accepted.
@@ -272,7 +350,16 @@ impl<B> OfferSpec<B> {
 
 /// Where an offer is in its life.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum OfferStatus {
 	/// In the book, available for matching.
@@ -298,7 +385,16 @@ pub struct Offer<AccountId, Balance> {
 
 /// One part of a proposed match: power taken from an offer.
 #[derive(
-	Clone, Copy, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub struct ProposedFill {
 	/// The offer.
@@ -308,7 +404,9 @@ pub struct ProposedFill {
 }
 
 /// The best match found so far for an open request.
-#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(MaxFills))]
 pub struct Proposal<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxFills: Get<u32>> {
 	/// Who found it (the DSO for the on-chain merit order, or a solver).
@@ -388,9 +486,15 @@ pub struct Contract<Balance> {
 }
 
 /// A registered DSO.
-#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(MaxLocations, MaxOracles))]
-pub struct Dso<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxLocations: Get<u32>, MaxOracles: Get<u32>> {
+pub struct Dso<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxLocations: Get<u32>,
+	MaxOracles: Get<u32>,
+> {
 	/// Grid locations it operates.
 	pub locations: BoundedVec<LocationId, MaxLocations>,
 	/// Accounts allowed to report delivery on its grid.
@@ -400,7 +504,9 @@ pub struct Dso<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxLocation
 }
 
 /// A grid location.
-#[derive(CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound)]
+#[derive(
+	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
+)]
 #[scale_info(skip_type_params(MaxNameLen))]
 pub struct Location<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxNameLen: Get<u32>> {
 	/// The DSO operating it.

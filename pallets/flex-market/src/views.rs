@@ -1,9 +1,7 @@
 //! Read-only views for the runtime API: what the UI's request, offer, matching and
 //! settlement tabs show, and what the bridge needs to dispatch.
 
-use crate::{
-	pallet::*, AssetId, Contract, Fill, OfferId, Offer, ProposedFill, Request, RequestId,
-};
+use crate::{pallet::*, AssetId, Contract, Fill, Offer, OfferId, ProposedFill, Request, RequestId};
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use scale_info::TypeInfo;
@@ -96,7 +94,10 @@ impl<T: Config> Pallet<T> {
 				let fills = solution
 					.fills
 					.iter()
-					.map(|f| ProposedFill { offer: book.candidates[f.index].id, power_w: f.power_w })
+					.map(|f| ProposedFill {
+						offer: book.candidates[f.index].id,
+						power_w: f.power_w,
+					})
 					.collect();
 				(fills, PreviewSource::MeritOrder)
 			},

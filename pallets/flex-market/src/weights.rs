@@ -2,8 +2,11 @@
 
 #![allow(unused_parens, unused_imports, missing_docs)]
 
-use frame_support::{traits::Get, weights::{Weight, constants::ParityDbWeight}};
 use core::marker::PhantomData;
+use frame_support::{
+	traits::Get,
+	weights::{constants::ParityDbWeight, Weight},
+};
 
 /// Weight functions needed for `pallet_flex_market`.
 pub trait WeightInfo {
@@ -38,10 +41,16 @@ pub trait WeightInfo {
 pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn register_dso(_l: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_l.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_l.into()))
 	}
 	fn remove_dso(_l: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_l.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_l.into()))
 	}
 	fn appoint_oracle() -> Weight {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
@@ -83,19 +92,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
 	}
 	fn match_request(_n: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_n.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_n.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_n.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_n.into()))
 	}
 	fn submit_solution(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
 	}
 	fn accept_match(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
 	}
 	fn report_delivery() -> Weight {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
 	}
 	fn settle(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
 	}
 	fn set_params() -> Weight {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
@@ -107,7 +128,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
 	}
 	fn prune(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into())).saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(T::DbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+			.saturating_add(T::DbWeight::get().reads_writes(3, 3).saturating_mul(_f.into()))
 	}
 	fn agenda_bucket() -> Weight {
 		Weight::from_parts(50_000_000, 10_000).saturating_add(T::DbWeight::get().reads_writes(5, 5))
@@ -116,78 +140,110 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 
 impl WeightInfo for () {
 	fn register_dso(_l: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
 	}
 	fn remove_dso(_l: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_l.into()))
 	}
 	fn appoint_oracle() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn remove_oracle() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn register_fsp() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn register_asset() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn update_asset() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn deregister_asset() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn set_asset_status() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn create_request() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn update_request() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn cancel_request() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn create_offer() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn update_offer() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn cancel_offer() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn match_request(_n: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_n.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_n.into()))
 	}
 	fn submit_solution(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
 	}
 	fn accept_match(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
 	}
 	fn report_delivery() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn settle(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
 	}
 	fn set_params() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn expire_request() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn expire_offer() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 	fn prune(_f: u32) -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5)).saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(_f.into()))
 	}
 	fn agenda_bucket() -> Weight {
-		Weight::from_parts(50_000_000, 10_000).saturating_add(ParityDbWeight::get().reads_writes(5, 5))
+		Weight::from_parts(50_000_000, 10_000)
+			.saturating_add(ParityDbWeight::get().reads_writes(5, 5))
 	}
 }

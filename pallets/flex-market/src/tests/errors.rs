@@ -14,7 +14,8 @@ fn s(who: u64) -> RuntimeOrigin {
 #[test]
 fn governance_calls_reject_signed_origins() {
 	new_test_ext().execute_with(|| {
-		let locations: LocationListOf<Test> = vec![(9, b"x".to_vec().try_into().unwrap())].try_into().unwrap();
+		let locations: LocationListOf<Test> =
+			vec![(9, b"x".to_vec().try_into().unwrap())].try_into().unwrap();
 		assert_noop!(FlexMarket::register_dso(s(DSO), STRANGER, locations), BadOrigin);
 		assert_noop!(FlexMarket::remove_dso(s(DSO), OTHER_DSO), BadOrigin);
 		assert_noop!(FlexMarket::appoint_oracle(s(DSO), DSO, STRANGER), BadOrigin);
@@ -29,10 +30,19 @@ fn signed_calls_reject_root_and_unsigned() {
 		let (r, n) = (RuntimeOrigin::root(), RuntimeOrigin::none());
 		for o in [r, n] {
 			assert_noop!(FlexMarket::register_fsp(o.clone()), BadOrigin);
-			assert_noop!(FlexMarket::register_asset(o.clone(), asset_spec(AssetKind::Battery, b"d", 0)), BadOrigin);
-			assert_noop!(FlexMarket::update_asset(o.clone(), 0, asset_spec(AssetKind::Battery, b"d", 0)), BadOrigin);
+			assert_noop!(
+				FlexMarket::register_asset(o.clone(), asset_spec(AssetKind::Battery, b"d", 0)),
+				BadOrigin
+			);
+			assert_noop!(
+				FlexMarket::update_asset(o.clone(), 0, asset_spec(AssetKind::Battery, b"d", 0)),
+				BadOrigin
+			);
 			assert_noop!(FlexMarket::deregister_asset(o.clone(), 0), BadOrigin);
-			assert_noop!(FlexMarket::set_asset_status(o.clone(), 0, AssetStatus::Prequalified), BadOrigin);
+			assert_noop!(
+				FlexMarket::set_asset_status(o.clone(), 0, AssetStatus::Prequalified),
+				BadOrigin
+			);
 			assert_noop!(FlexMarket::create_request(o.clone(), pilot_request()), BadOrigin);
 			assert_noop!(FlexMarket::update_request(o.clone(), 0, pilot_request()), BadOrigin);
 			assert_noop!(FlexMarket::cancel_request(o.clone(), 0), BadOrigin);
@@ -59,9 +69,16 @@ fn wrong_role_for_each_call() {
 		let (battery, _) = pilot_assets();
 		assert_noop!(FlexMarket::create_offer(s(STRANGER), pilot_offer(battery)), E::NotFsp);
 		// Another FSP's asset.
-		assert_noop!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(battery)), E::NotAssetOwner);
 		assert_noop!(
-			FlexMarket::update_asset(s(V2G_OWNER), battery, asset_spec(AssetKind::Battery, b"d", 0)),
+			FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(battery)),
+			E::NotAssetOwner
+		);
+		assert_noop!(
+			FlexMarket::update_asset(
+				s(V2G_OWNER),
+				battery,
+				asset_spec(AssetKind::Battery, b"d", 0)
+			),
 			E::NotAssetOwner
 		);
 		assert_noop!(FlexMarket::deregister_asset(s(V2G_OWNER), battery), E::NotAssetOwner);
@@ -71,17 +88,29 @@ fn wrong_role_for_each_call() {
 			E::NotLocationOperator
 		);
 		// Only the operator of a location posts requests there.
-		assert_noop!(FlexMarket::create_request(s(OTHER_DSO), pilot_request()), E::NotLocationOperator);
-		assert_noop!(FlexMarket::create_request(s(STRANGER), pilot_request()), E::NotLocationOperator);
+		assert_noop!(
+			FlexMarket::create_request(s(OTHER_DSO), pilot_request()),
+			E::NotLocationOperator
+		);
+		assert_noop!(
+			FlexMarket::create_request(s(STRANGER), pilot_request()),
+			E::NotLocationOperator
+		);
 		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
 		// Another DSO cannot edit, cancel, match or buy the request.
-		assert_noop!(FlexMarket::update_request(s(OTHER_DSO), 0, pilot_request()), E::NotRequestOwner);
+		assert_noop!(
+			FlexMarket::update_request(s(OTHER_DSO), 0, pilot_request()),
+			E::NotRequestOwner
+		);
 		assert_noop!(FlexMarket::cancel_request(s(OTHER_DSO), 0), E::NotRequestOwner);
 		assert_noop!(FlexMarket::match_request(s(OTHER_DSO), 0), E::NotRequestOwner);
 		assert_noop!(FlexMarket::accept_match(s(OTHER_DSO), 0), E::NotRequestOwner);
 		// Another FSP cannot edit or cancel the offer.
-		assert_noop!(FlexMarket::update_offer(s(V2G_OWNER), 0, pilot_offer(battery)), E::NotOfferOwner);
+		assert_noop!(
+			FlexMarket::update_offer(s(V2G_OWNER), 0, pilot_offer(battery)),
+			E::NotOfferOwner
+		);
 		assert_noop!(FlexMarket::cancel_offer(s(V2G_OWNER), 0), E::NotOfferOwner);
 	});
 }
@@ -90,22 +119,43 @@ fn wrong_role_for_each_call() {
 fn unknown_ids() {
 	new_test_ext().execute_with(|| {
 		pilot_assets();
-		assert_noop!(FlexMarket::update_asset(s(BATTERY_OWNER), 9, asset_spec(AssetKind::Battery, b"d", 0)), E::UnknownAsset);
+		assert_noop!(
+			FlexMarket::update_asset(s(BATTERY_OWNER), 9, asset_spec(AssetKind::Battery, b"d", 0)),
+			E::UnknownAsset
+		);
 		assert_noop!(FlexMarket::deregister_asset(s(BATTERY_OWNER), 9), E::UnknownAsset);
-		assert_noop!(FlexMarket::set_asset_status(s(DSO), 9, AssetStatus::Prequalified), E::UnknownAsset);
+		assert_noop!(
+			FlexMarket::set_asset_status(s(DSO), 9, AssetStatus::Prequalified),
+			E::UnknownAsset
+		);
 		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(9)), E::UnknownAsset);
 		assert_noop!(FlexMarket::update_request(s(DSO), 9, pilot_request()), E::UnknownRequest);
 		assert_noop!(FlexMarket::cancel_request(s(DSO), 9), E::UnknownRequest);
 		assert_noop!(FlexMarket::match_request(s(DSO), 9), E::UnknownRequest);
 		assert_noop!(FlexMarket::accept_match(s(DSO), 9), E::UnknownRequest);
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 9, Default::default()), E::UnknownRequest);
-		assert_noop!(FlexMarket::report_delivery(s(ORACLE), 9, 0, 1, H256::zero()), E::UnknownRequest);
+		assert_noop!(
+			FlexMarket::submit_solution(s(STRANGER), 9, Default::default()),
+			E::UnknownRequest
+		);
+		assert_noop!(
+			FlexMarket::report_delivery(s(ORACLE), 9, 0, 1, H256::zero()),
+			E::UnknownRequest
+		);
 		assert_noop!(FlexMarket::settle(s(STRANGER), 9), E::UnknownRequest);
-		assert_noop!(FlexMarket::update_offer(s(BATTERY_OWNER), 9, pilot_offer(0)), E::UnknownOffer);
+		assert_noop!(
+			FlexMarket::update_offer(s(BATTERY_OWNER), 9, pilot_offer(0)),
+			E::UnknownOffer
+		);
 		assert_noop!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 9), E::UnknownOffer);
 		assert_noop!(FlexMarket::remove_dso(RuntimeOrigin::root(), STRANGER), E::UnknownDso);
-		assert_noop!(FlexMarket::appoint_oracle(RuntimeOrigin::root(), STRANGER, ORACLE), E::UnknownDso);
-		assert_noop!(FlexMarket::remove_oracle(RuntimeOrigin::root(), DSO, STRANGER), E::UnknownOracle);
+		assert_noop!(
+			FlexMarket::appoint_oracle(RuntimeOrigin::root(), STRANGER, ORACLE),
+			E::UnknownDso
+		);
+		assert_noop!(
+			FlexMarket::remove_oracle(RuntimeOrigin::root(), DSO, STRANGER),
+			E::UnknownOracle
+		);
 		let mut spec = asset_spec(AssetKind::Battery, b"d", 0);
 		spec.location = 77;
 		assert_noop!(FlexMarket::register_asset(s(BATTERY_OWNER), spec), E::UnknownLocation);
@@ -127,7 +177,8 @@ fn unknown_ids() {
 fn registrations_twice_and_bad_values() {
 	new_test_ext().execute_with(|| {
 		let root = RuntimeOrigin::root;
-		let taken: LocationListOf<Test> = vec![(ESKISEHIR, b"again".to_vec().try_into().unwrap())].try_into().unwrap();
+		let taken: LocationListOf<Test> =
+			vec![(ESKISEHIR, b"again".to_vec().try_into().unwrap())].try_into().unwrap();
 		assert_noop!(FlexMarket::register_dso(root(), STRANGER, taken.clone()), E::LocationTaken);
 		assert_noop!(FlexMarket::register_dso(root(), DSO, taken), E::DsoExists);
 		assert_noop!(FlexMarket::appoint_oracle(root(), DSO, ORACLE), E::OracleExists);
@@ -155,18 +206,36 @@ fn request_values_out_of_range() {
 			f(&mut r);
 			r
 		};
-		assert_noop!(FlexMarket::create_request(s(DSO), bad(|r| r.power_w = 0)), E::PowerOutOfRange);
+		assert_noop!(
+			FlexMarket::create_request(s(DSO), bad(|r| r.power_w = 0)),
+			E::PowerOutOfRange
+		);
 		assert_noop!(FlexMarket::create_request(s(DSO), bad(|r| r.max_price = 0)), E::ZeroPrice);
-		assert_noop!(FlexMarket::create_request(s(DSO), bad(|r| r.window.end = r.window.start)), E::InvalidWindow);
 		assert_noop!(
-			FlexMarket::create_request(s(DSO), bad(|r| r.window.end = r.window.start + 25 * 60 * MINUTE)),
+			FlexMarket::create_request(s(DSO), bad(|r| r.window.end = r.window.start)),
 			E::InvalidWindow
 		);
 		assert_noop!(
-			FlexMarket::create_request(s(DSO), bad(|r| { r.window.start = T0 - MINUTE; r.gate_closure = T0 - 2 * MINUTE })),
+			FlexMarket::create_request(
+				s(DSO),
+				bad(|r| r.window.end = r.window.start + 25 * 60 * MINUTE)
+			),
 			E::InvalidWindow
 		);
-		assert_noop!(FlexMarket::create_request(s(DSO), bad(|r| r.gate_closure = T0)), E::InvalidGateClosure);
+		assert_noop!(
+			FlexMarket::create_request(
+				s(DSO),
+				bad(|r| {
+					r.window.start = T0 - MINUTE;
+					r.gate_closure = T0 - 2 * MINUTE
+				})
+			),
+			E::InvalidWindow
+		);
+		assert_noop!(
+			FlexMarket::create_request(s(DSO), bad(|r| r.gate_closure = T0)),
+			E::InvalidGateClosure
+		);
 		assert_noop!(
 			FlexMarket::create_request(s(DSO), bad(|r| r.gate_closure = r.window.start + 1)),
 			E::InvalidGateClosure
@@ -179,20 +248,38 @@ fn offer_values_out_of_range_and_unqualified_asset() {
 	new_test_ext().execute_with(|| {
 		let (battery, v2g) = pilot_assets();
 		assert_ok!(FlexMarket::set_asset_status(s(DSO), v2g, AssetStatus::Suspended));
-		assert_noop!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)), E::AssetNotQualified);
+		assert_noop!(
+			FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)),
+			E::AssetNotQualified
+		);
 		let bad = |f: fn(&mut OfferSpecOf<Test>)| {
 			let mut o = pilot_offer(0);
 			f(&mut o);
 			o
 		};
-		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 10_001)), E::PowerOutOfRange);
-		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 0)), E::PowerOutOfRange);
 		assert_noop!(
-			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.divisibility = Divisibility::Divisible { min_power_w: 0 })),
+			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 10_001)),
 			E::PowerOutOfRange
 		);
-		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.price = 0)), E::ZeroPrice);
-		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.window.start = T0)), E::InvalidWindow);
+		assert_noop!(
+			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 0)),
+			E::PowerOutOfRange
+		);
+		assert_noop!(
+			FlexMarket::create_offer(
+				s(BATTERY_OWNER),
+				bad(|o| o.divisibility = Divisibility::Divisible { min_power_w: 0 })
+			),
+			E::PowerOutOfRange
+		);
+		assert_noop!(
+			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.price = 0)),
+			E::ZeroPrice
+		);
+		assert_noop!(
+			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.window.start = T0)),
+			E::InvalidWindow
+		);
 		let _ = battery;
 	});
 }
@@ -204,8 +291,14 @@ fn gate_closure_and_window_start_close_the_book() {
 		advance_to(WINDOW_START - 15 * MINUTE);
 		assert_noop!(FlexMarket::update_request(s(DSO), 0, pilot_request()), E::GateClosed);
 		assert_noop!(FlexMarket::cancel_request(s(DSO), 0), E::GateClosed);
-		let fills = vec![ProposedFill { offer: 0, power_w: 10_000 }, ProposedFill { offer: 1, power_w: 10_000 }];
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, fills.try_into().unwrap()), E::GateClosed);
+		let fills = vec![
+			ProposedFill { offer: 0, power_w: 10_000 },
+			ProposedFill { offer: 1, power_w: 10_000 },
+		];
+		assert_noop!(
+			FlexMarket::submit_solution(s(STRANGER), 0, fills.try_into().unwrap()),
+			E::GateClosed
+		);
 		// The DSO may still buy between gate closure and the window's start, not after.
 		advance_to(WINDOW_START);
 		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::WindowStarted);
@@ -238,7 +331,12 @@ fn ineligible_offers_in_a_solution() {
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), o));
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
 		let sol = |fills: Vec<(u64, u32)>| -> SolutionOf<Test> {
-			fills.into_iter().map(|(offer, power_w)| ProposedFill { offer, power_w }).collect::<Vec<_>>().try_into().unwrap()
+			fills
+				.into_iter()
+				.map(|(offer, power_w)| ProposedFill { offer, power_w })
+				.collect::<Vec<_>>()
+				.try_into()
+				.unwrap()
 		};
 		let submit = |fills| FlexMarket::submit_solution(s(STRANGER), 0, sol(fills));
 		assert_noop!(submit(vec![(0, 10_000)]), E::PriceAboveMaximum);
@@ -282,7 +380,8 @@ fn over_commitment_across_matches_is_refused() {
 		offer.window = Window { start: WINDOW_START, end: WINDOW_END + 15 * MINUTE };
 		offer.power_w = 5_000;
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), offer));
-		let fills: SolutionOf<Test> = vec![ProposedFill { offer: 2, power_w: 5_000 }].try_into().unwrap();
+		let fills: SolutionOf<Test> =
+			vec![ProposedFill { offer: 2, power_w: 5_000 }].try_into().unwrap();
 		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 1, fills), E::OverCommitted);
 		assert_noop!(FlexMarket::match_request(s(DSO), 1), E::InsufficientCover);
 	});
@@ -293,18 +392,33 @@ fn double_buy_duplicate_report_wrong_oracle_late_report_early_settlement() {
 	new_test_ext().execute_with(|| {
 		pilot_accepted();
 		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::AlreadyAccepted);
-		assert_noop!(FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_210, H256::zero()), E::WindowNotStarted);
+		assert_noop!(
+			FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_210, H256::zero()),
+			E::WindowNotStarted
+		);
 		advance_to(WINDOW_START + MINUTE);
-		assert_noop!(FlexMarket::report_delivery(s(STRANGER), 0, 0, 7_210, H256::zero()), E::NotOracle);
-		assert_noop!(FlexMarket::report_delivery(s(OTHER_ORACLE), 0, 0, 7_210, H256::zero()), E::NotOracle);
+		assert_noop!(
+			FlexMarket::report_delivery(s(STRANGER), 0, 0, 7_210, H256::zero()),
+			E::NotOracle
+		);
+		assert_noop!(
+			FlexMarket::report_delivery(s(OTHER_ORACLE), 0, 0, 7_210, H256::zero()),
+			E::NotOracle
+		);
 		assert_noop!(FlexMarket::report_delivery(s(DSO), 0, 0, 7_210, H256::zero()), E::NotOracle);
 		assert_ok!(FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_210, H256::zero()));
-		assert_noop!(FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_000, H256::zero()), E::AlreadyReported);
+		assert_noop!(
+			FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_000, H256::zero()),
+			E::AlreadyReported
+		);
 		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
 		advance_to(WINDOW_END + 15 * MINUTE - 1);
 		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
 		set_now(WINDOW_END + 15 * MINUTE);
-		assert_noop!(FlexMarket::report_delivery(s(ORACLE), 0, 1, 6_970, H256::zero()), E::ReportTooLate);
+		assert_noop!(
+			FlexMarket::report_delivery(s(ORACLE), 0, 1, 6_970, H256::zero()),
+			E::ReportTooLate
+		);
 		assert_ok!(FlexMarket::settle(s(STRANGER), 0));
 		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::NotAccepted);
 		let escrow = RuntimeHoldReason::FlexMarket(HoldReason::Escrow);
@@ -323,7 +437,10 @@ fn busy_dso_and_busy_asset_stay() {
 			E::AssetBusy
 		);
 		assert_noop!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 0), E::OfferNotOpen);
-		assert_noop!(FlexMarket::update_offer(s(BATTERY_OWNER), 0, pilot_offer(0)), E::OfferNotOpen);
+		assert_noop!(
+			FlexMarket::update_offer(s(BATTERY_OWNER), 0, pilot_offer(0)),
+			E::OfferNotOpen
+		);
 	});
 }
 

@@ -1,10 +1,7 @@
 //! Editing, cancelling, expiry, pricing rules, deposits and housekeeping.
 
 use super::*;
-use frame_support::{
-	assert_noop,
-	traits::fungible::{Inspect, InspectHold},
-};
+use frame_support::{assert_noop, traits::fungible::InspectHold};
 use sp_runtime::Perbill;
 
 fn s(who: u64) -> RuntimeOrigin {
@@ -173,7 +170,7 @@ fn an_asset_serves_non_overlapping_windows_back_to_back() {
 		let mut request = pilot_request();
 		request.power_w = 10_000;
 		request.window = Window { start: WINDOW_END, end: WINDOW_END + 45 * MINUTE };
-		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		assert_ok!(FlexMarket::create_request(s(DSO), request.clone()));
 		let mut offer = pilot_offer(0);
 		offer.window = request.window;
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), offer));

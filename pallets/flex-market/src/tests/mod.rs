@@ -83,7 +83,10 @@ pub fn pilot_assets() -> (AssetId, AssetId) {
 pub fn pilot_matched() {
 	let (battery, v2g) = pilot_assets();
 	assert_ok!(FlexMarket::create_request(RuntimeOrigin::signed(DSO), pilot_request()));
-	assert_ok!(FlexMarket::create_offer(RuntimeOrigin::signed(BATTERY_OWNER), pilot_offer(battery)));
+	assert_ok!(FlexMarket::create_offer(
+		RuntimeOrigin::signed(BATTERY_OWNER),
+		pilot_offer(battery)
+	));
 	assert_ok!(FlexMarket::create_offer(RuntimeOrigin::signed(V2G_OWNER), pilot_offer(v2g)));
 	assert_ok!(FlexMarket::match_request(RuntimeOrigin::signed(DSO), 0));
 }

@@ -9,7 +9,11 @@ use sp_core::H256;
 use sp_runtime::Perbill;
 
 fn free(who: u64) -> u128 {
-	Balances::reducible_balance(&who, Preservation::Expendable, frame_support::traits::tokens::Fortitude::Polite)
+	Balances::reducible_balance(
+		&who,
+		Preservation::Expendable,
+		frame_support::traits::tokens::Fortitude::Polite,
+	)
 }
 
 #[test]
@@ -50,15 +54,23 @@ fn pilot_buys_settles_and_pays_by_delivered_energy() {
 		let contracted: Vec<_> = market_events()
 			.into_iter()
 			.filter_map(|e| match e {
-				Event::FillContracted { asset, device, power_w, window, energy_wh, cost, .. } =>
-					Some((asset, device, power_w, window, energy_wh, cost)),
+				Event::FillContracted {
+					asset, device, power_w, window, energy_wh, cost, ..
+				} => Some((asset, device, power_w, window, energy_wh, cost)),
 				_ => None,
 			})
 			.collect();
 		assert_eq!(
 			contracted,
 			vec![
-				(0, b"modbus://127.0.0.1:5020/1".to_vec(), 10_000, window(), 7_500, 75 * UNIT / 100),
+				(
+					0,
+					b"modbus://127.0.0.1:5020/1".to_vec(),
+					10_000,
+					window(),
+					7_500,
+					75 * UNIT / 100
+				),
 				(1, b"ocpp://CP-EFLEX-01/1".to_vec(), 10_000, window(), 7_500, 75 * UNIT / 100),
 			]
 		);
@@ -76,8 +88,15 @@ fn pilot_buys_settles_and_pays_by_delivered_energy() {
 		let settled: Vec<_> = market_events()
 			.into_iter()
 			.filter_map(|e| match e {
-				Event::FillSettled { fsp, delivered_wh, delivery_rate, paid, penalty, refunded, .. } =>
-					Some((fsp, delivered_wh, delivery_rate, paid, penalty, refunded)),
+				Event::FillSettled {
+					fsp,
+					delivered_wh,
+					delivery_rate,
+					paid,
+					penalty,
+					refunded,
+					..
+				} => Some((fsp, delivered_wh, delivery_rate, paid, penalty, refunded)),
 				_ => None,
 			})
 			.collect();
@@ -109,8 +128,14 @@ fn pilot_buys_settles_and_pays_by_delivered_energy() {
 		let overall = market_events()
 			.into_iter()
 			.find_map(|e| match e {
-				Event::RequestSettled { delivered_wh, contracted_wh, delivery_rate, paid, refunded, .. } =>
-					Some((delivered_wh, contracted_wh, delivery_rate, paid, refunded)),
+				Event::RequestSettled {
+					delivered_wh,
+					contracted_wh,
+					delivery_rate,
+					paid,
+					refunded,
+					..
+				} => Some((delivered_wh, contracted_wh, delivery_rate, paid, refunded)),
 				_ => None,
 			})
 			.expect("request settled");
@@ -174,10 +199,12 @@ fn missing_report_counts_as_zero_and_penalty_applies_below_threshold() {
 #[test]
 fn settle_fill_arithmetic() {
 	let p = UNIT / 10;
-	let s = settlement::settle_fill(7_500, 6_970, p, 75 * UNIT / 100, Perbill::zero(), Perbill::zero());
+	let s =
+		settlement::settle_fill(7_500, 6_970, p, 75 * UNIT / 100, Perbill::zero(), Perbill::zero());
 	assert_eq!((s.paid, s.penalty, s.refunded), (697 * UNIT / 1000, 0, 53 * UNIT / 1000));
 	// Over-delivery is paid up to the contract.
-	let s = settlement::settle_fill(7_500, 9_000, p, 75 * UNIT / 100, Perbill::zero(), Perbill::zero());
+	let s =
+		settlement::settle_fill(7_500, 9_000, p, 75 * UNIT / 100, Perbill::zero(), Perbill::zero());
 	assert_eq!((s.delivery_rate, s.paid, s.refunded), (Perbill::one(), 75 * UNIT / 100, 0));
 	// 50 % delivered, threshold 90 %, penalty 20 % of the undelivered 3 750 Wh (0.075).
 	let s = settlement::settle_fill(

@@ -2,7 +2,7 @@
 //! loses or creates money, and its merit order is optimal for divisible offers.
 
 use super::*;
-use frame_support::traits::fungible::{Inspect, Mutate};
+use frame_support::traits::fungible::Mutate;
 use proptest::prelude::*;
 use sp_core::H256;
 
@@ -55,8 +55,12 @@ fn post_book(n: usize, book: &[RandomOffer]) {
 fn brute_force(demand: u32, offers: &[(u32, u32, u128)]) -> Option<u128> {
 	let mut best: Option<u128> = None;
 	for mask in 1u32..(1 << offers.len()) {
-		let chosen: Vec<_> =
-			offers.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, o)| *o).collect();
+		let chosen: Vec<_> = offers
+			.iter()
+			.enumerate()
+			.filter(|(i, _)| mask & (1 << i) != 0)
+			.map(|(_, o)| *o)
+			.collect();
 		let min_sum: u32 = chosen.iter().map(|o| o.1).sum();
 		let max_sum: u32 = chosen.iter().map(|o| o.0).sum();
 		if min_sum > demand || max_sum < demand {
@@ -90,7 +94,7 @@ proptest! {
 		partial in any::<bool>(),
 		delivered in prop::collection::vec(0u64..=9_000, 8),
 	) {
-		new_test_ext().execute_with(|| {
+		new_test_ext().execute_with(|| -> Result<(), TestCaseError> {
 			post_book(4, &book);
 			let issuance = Balances::total_issuance();
 			let mut request = pilot_request();
@@ -98,7 +102,7 @@ proptest! {
 			request.partial = partial;
 			assert_ok!(FlexMarket::create_request(RuntimeOrigin::signed(DSO), request));
 			if FlexMarket::match_request(RuntimeOrigin::signed(DSO), 0).is_err() {
-				return;
+				return Ok(());
 			}
 			let preview = FlexMarket::match_preview(0).unwrap();
 			prop_assert!(preview.power_w <= kw * 1_000);
@@ -128,7 +132,7 @@ proptest! {
 		book in prop::collection::vec((1u32..=10, 1u128..=20), 1..=7),
 		kw in 1u32..=40,
 	) {
-		new_test_ext().execute_with(|| {
+		new_test_ext().execute_with(|| -> Result<(), TestCaseError> {
 			let random: Vec<RandomOffer> = book
 				.iter()
 				.enumerate()

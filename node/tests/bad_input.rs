@@ -1,0 +1,70 @@
+//! Bad input gets one clear line and a non-zero exit, never a panic.
+
+mod common;
+
+use common::*;
+use std::net::TcpListener;
+
+fn assert_one_line_error(stderr: &str, expected: &str) {
+	assert!(!stderr.contains("panicked"), "panic trace on bad input:\n{stderr}");
+	let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("Error:")).collect();
+	assert_eq!(errors.len(), 1, "expected one error line, got:\n{stderr}");
+	assert!(
+		errors[0].contains(expected),
+		"error line {:?} does not mention {expected:?}",
+		errors[0]
+	);
+}
+
+#[test]
+fn unknown_flag() {
+	let dir = temp_dir("flag");
+	let (status, stderr) = run_to_exit(&["--dev", "--no-such-flag"], &dir);
+	assert_eq!(status.code(), Some(2));
+	assert_one_line_error(&stderr, "--no-such-flag");
+	assert_eq!(stderr.lines().count(), 1, "one line only:\n{stderr}");
+}
+
+#[test]
+fn missing_chain_spec_file() {
+	let dir = temp_dir("missing-spec");
+	let (status, stderr) = run_to_exit(&["--chain", "no-such-spec.json", "--tmp"], &dir);
+	assert_eq!(status.code(), Some(1));
+	assert_one_line_error(&stderr, "cannot load chain spec `no-such-spec.json`");
+}
+
+#[test]
+fn malformed_chain_spec_file() {
+	let dir = temp_dir("bad-spec");
+	std::fs::write(dir.join("broken.json"), "{ \"name\": \"half a spec\", ").unwrap();
+	let (status, stderr) = run_to_exit(&["--chain", "broken.json", "--tmp"], &dir);
+	assert_eq!(status.code(), Some(1));
+	assert_one_line_error(&stderr, "cannot load chain spec `broken.json`");
+}
+
+#[test]
+fn rpc_port_already_in_use() {
+	let dir = temp_dir("port");
+	let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+	let port = taken.local_addr().unwrap().port().to_string();
+	let p2p = free_port().to_string();
+	let (status, stderr) = run_to_exit(
+		&["--dev", "--tmp", "--rpc-port", &port, "--port", &p2p, "--no-prometheus"],
+		&dir,
+	);
+	assert_eq!(status.code(), Some(1));
+	assert_one_line_error(&stderr, &format!("127.0.0.1:{port} is not available"));
+}
+
+#[test]
+fn export_chain_spec_carries_our_token() {
+	let out = std::process::Command::new(NODE)
+		.args(["export-chain-spec", "--chain", "dev"])
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+	assert_eq!(spec["id"], "flexchain_dev");
+	assert_eq!(spec["properties"]["tokenSymbol"], "FLEX");
+	assert_eq!(spec["properties"]["ss58Format"], 7171);
+}

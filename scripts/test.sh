@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The test entry point (CI runs exactly this): sets up the machine, builds and runs
+# every Rust test of the workspace in release mode (pallet, solver, runtime presets,
+# node start/restart/bad-input tests), the benchmarks as tests, then the @polkadot/api
+# checks against a dev chain of the built node.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/env.sh
+
+step() { printf '\n[test] %s (%s)\n' "$*" "$(date +%T)"; }
+
+step "setup"
+./scripts/setup.sh
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "Rust tests of the whole workspace"
+cargo test --release --workspace
+
+step "the market's benchmarks, run once each as tests"
+cargo test --release -p pallet-flex-market --features runtime-benchmarks benchmark
+
+step "@polkadot/api against a dev chain"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
+
+step "all tests passed"
