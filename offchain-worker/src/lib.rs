@@ -5,7 +5,9 @@
 //! runtime and the off-chain worker must agree on exactly:
 //!
 //! - [`check`]: is a solution feasible, and what is its [`Score`];
-//! - [`merit_order`]: the greedy least-price-first cover the runtime runs on chain.
+//! - [`merit_order`]: the greedy least-price-first cover the runtime runs on chain;
+//! - [`solve`]: branch and bound with a work budget, seeded by the merit order and
+//!   followed by improvement steps; exact when the budget suffices.
 //!
 //! Everything is integer arithmetic and deterministic for the same input.
 
@@ -15,9 +17,11 @@ extern crate alloc;
 
 mod merit_order;
 mod score;
+mod search;
 
 pub use merit_order::merit_order;
 pub use score::{check, clearing_price, Infeasible, Score};
+pub use search::{solve, Budget, Stats};
 
 use alloc::vec::Vec;
 

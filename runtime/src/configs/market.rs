@@ -58,3 +58,47 @@ impl pallet_flex_market::BenchmarkHelper for BenchmarkClock {
 		pallet_timestamp::Now::<Runtime>::put(ms);
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::configs::RuntimeBlockWeights;
+	use frame_support::{dispatch::DispatchClass, traits::Get};
+	use pallet_flex_market::{weights::SubstrateWeight, WeightInfo};
+
+	type W = SubstrateWeight<Runtime>;
+
+	/// Matching 1 000 eligible offers takes less than a quarter of a block.
+	#[test]
+	fn matching_a_thousand_offers_fits_a_quarter_block() {
+		let max_block = RuntimeBlockWeights::get().max_block;
+		let weight = W::match_request(1_000);
+		assert!(
+			weight.ref_time() < max_block.ref_time() / 4,
+			"match_request(1000) = {weight:?}, a quarter block = {}",
+			max_block.ref_time() / 4
+		);
+	}
+
+	/// Every call fits a block at its bounds, so none can be made impossible to include.
+	#[test]
+	fn every_call_fits_a_block_at_its_bounds() {
+		let max = RuntimeBlockWeights::get()
+			.get(DispatchClass::Normal)
+			.max_extrinsic
+			.expect("normal extrinsics are limited");
+		let fills = <Runtime as pallet_flex_market::Config>::MaxFills::get();
+		let book = <Runtime as pallet_flex_market::Config>::MaxOffersPerBook::get();
+		let locations = <Runtime as pallet_flex_market::Config>::MaxLocationsPerDso::get();
+		for (name, weight) in [
+			("register_dso", W::register_dso(locations)),
+			("match_request", W::match_request(book)),
+			("submit_solution", W::submit_solution(fills)),
+			("accept_match", W::accept_match(fills)),
+			("settle", W::settle(fills)),
+			("prune", W::prune(fills)),
+		] {
+			assert!(weight.all_lte(max), "{name} = {weight:?} exceeds the extrinsic limit {max:?}");
+		}
+	}
+}
