@@ -134,11 +134,32 @@ mod tests {
 	use crate::{Runtime, System};
 	use frame_support::genesis_builder_helper::{build_state, get_preset as preset_json};
 
+	/// Writes `patch` over `base`, object by object, as the node does with a preset.
+	fn merge(base: &mut Value, patch: Value) {
+		match (base, patch) {
+			(Value::Object(base), Value::Object(patch)) => {
+				for (k, v) in patch {
+					merge(base.entry(k).or_insert(Value::Null), v);
+				}
+			},
+			(base, patch) => *base = patch,
+		}
+	}
+
+	/// Storage built from preset `id` over the default genesis config.
 	fn build(id: &str) -> sp_io::TestExternalities {
-		let json = preset_json::<RuntimeGenesisConfig>(&Some(id.into()), get_preset)
-			.expect("preset exists");
+		let patch: Value = serde_json::from_slice(
+			&preset_json::<RuntimeGenesisConfig>(&Some(id.into()), get_preset)
+				.expect("preset exists"),
+		)
+		.unwrap();
+		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
+		merge(&mut config, patch);
 		let mut ext = sp_io::TestExternalities::new_empty();
-		ext.execute_with(|| build_state::<RuntimeGenesisConfig>(json).expect("preset builds"));
+		ext.execute_with(|| {
+			build_state::<RuntimeGenesisConfig>(serde_json::to_vec(&config).unwrap())
+				.expect("preset builds")
+		});
 		ext
 	}
 
@@ -146,7 +167,10 @@ mod tests {
 	fn presets_are_listed() {
 		let names: Vec<String> = preset_names()
 			.into_iter()
-			.map(|p| String::from_utf8(p.as_ref().to_vec()).unwrap())
+			.map(|p| {
+				let name: &str = p.as_ref();
+				name.to_string()
+			})
 			.collect();
 		assert_eq!(names, vec!["development", "local_testnet"]);
 		assert!(get_preset(&"production".into()).is_none());
