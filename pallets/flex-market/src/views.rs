@@ -78,7 +78,7 @@ impl<T: Config> Pallet<T> {
 	pub fn eligible_offers(id: RequestId) -> Vec<(OfferId, Offer<T::AccountId, BalanceOf<T>>)> {
 		let Some(request) = Requests::<T>::get(id) else { return Vec::new() };
 		let mut offers = Self::eligible_book(&request).0.offers;
-		offers.sort_by(|a, b| (a.1.spec.price, a.0).cmp(&(b.1.spec.price, b.0)));
+		offers.sort_by_key(|a| (a.1.spec.price, a.0));
 		offers
 	}
 
