@@ -95,6 +95,11 @@ fn claim_rpc_ports(config: &mut sc_service::Configuration) -> sc_cli::Result<()>
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
 	let cli = parse();
+	// Addresses in this chain's format, in RPC parameters (`system_accountNextIndex`)
+	// and in printed keys.
+	sp_core::crypto::set_default_ss58_version(sp_core::crypto::Ss58AddressFormat::custom(
+		flexchain_runtime::SS58_PREFIX,
+	));
 
 	match &cli.subcommand {
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),

@@ -187,6 +187,15 @@ pub fn new_full<
 			gap_sync_body_policy: None,
 		})?;
 
+	if config.chain_spec.chain_type() == sc_service::ChainType::Development {
+		// On a development chain Alice runs the market's solver.
+		use sp_keystore::Keystore;
+		keystore_container
+			.keystore()
+			.sr25519_generate_new(pallet_flex_market::offchain::KEY_TYPE, Some("//Alice"))
+			.map_err(|e| ServiceError::Other(format!("cannot add the solver's dev key: {e}")))?;
+	}
+
 	if config.offchain_worker.enabled {
 		let offchain_workers =
 			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {

@@ -54,3 +54,22 @@ fn restart_on_the_same_base_path_keeps_the_chain() {
 	node.stop();
 	let _ = std::fs::remove_dir_all(base);
 }
+
+/// Wallets ask for the next nonce with an address in this chain's format.
+#[test]
+fn nonce_rpc_takes_addresses_of_our_format() {
+	let mut node = Node::start("nonce", &["--dev", "--tmp"]);
+	// Dave, in SS58 format 7171.
+	let dave = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy";
+	let key = std::process::Command::new(NODE)
+		.args(["key", "inspect", "//Dave", "--output-type", "json"])
+		.output()
+		.unwrap();
+	let key: serde_json::Value = serde_json::from_slice(&key.stdout).unwrap();
+	let ours = key["ss58Address"].as_str().unwrap().to_string();
+	assert_ne!(ours, dave, "keys print in our format, not the generic one");
+	let nonce = node.wait_for("system_accountNextIndex", Duration::from_secs(60), |n| {
+		n.try_rpc("system_accountNextIndex", json!([ours])).and_then(|v| v.get("result").cloned())
+	});
+	assert_eq!(nonce, json!(0));
+}

@@ -25,6 +25,7 @@ const freePort = () =>
 let node;
 let log = '';
 let api;
+let provider;
 let keyring;
 
 before(async () => {
@@ -32,7 +33,7 @@ before(async () => {
   node = spawn(nodeBin, ['--dev', '--tmp', '--rpc-port', rpc, '--port', p2p, '--no-prometheus', '--no-telemetry']);
   node.stdout.on('data', (d) => (log += d));
   node.stderr.on('data', (d) => (log += d));
-  const provider = new WsProvider(`ws://127.0.0.1:${rpc}`, 500);
+  provider = new WsProvider(`ws://127.0.0.1:${rpc}`, 500);
   const deadline = Date.now() + 60_000;
   while (!provider.isConnected) {
     if (Date.now() > deadline) throw new Error(`node did not open its RPC port:\n${log}`);
@@ -120,3 +121,80 @@ test('drives the market: register and prequalify an asset, decode a market error
   assert.equal(stored.unwrap().status.toString(), 'Prequalified');
   assert.equal(stored.unwrap().spec.device.toUtf8(), 'modbus://127.0.0.1:5020/1');
 });
+
+test("the dev node's off-chain worker submits a cheaper match than the merit order", async () => {
+  const [bob, charlie, dave, alice] = ['//Bob', '//Charlie', '//Dave', '//Alice'].map((u) => keyring.addFromUri(u));
+  const unit = 10n ** 12n;
+  const cents = (c) => (BigInt(c) * unit) / 100n;
+  // Four 20 kW assets; a book where greedy takes 15 kW at 0.10 and tops up at 0.21,
+  // while two 10 kW offers at 0.12 cover the 20 kW for less.
+  const owners = [bob, bob, charlie, charlie];
+  const assets = [];
+  for (const owner of owners) {
+    const r = await submit(api.tx.flexMarket.registerAsset({
+      kind: 'Battery', location: 1, maxExportW: 20_000, maxImportW: 20_000,
+      capacityWh: 40_000, minSocPercent: 20, device: 'sim',
+    }), owner);
+    assets.push(r.events.find(({ event }) => api.events.flexMarket.AssetRegistered.is(event)).event.data.asset.toNumber());
+  }
+  const dsoNonce = (await api.rpc.system.accountNextIndex(dave.address)).toNumber();
+  await Promise.all(assets.map((a, i) =>
+    submitWithNonce(api.tx.flexMarket.setAssetStatus(a, 'Prequalified'), dave, dsoNonce + i)));
+
+  const now = Date.now();
+  const window = { start: now + 6 * 60_000, end: now + 51 * 60_000 };
+  const request = await submit(api.tx.flexMarket.createRequest({
+    location: 1, window, direction: 'Up', powerW: 20_000, maxPrice: cents(21),
+    gateClosure: now + 5 * 60_000, partial: false, pricing: 'PayAsBid',
+  }), dave);
+  const id = request.events.find(({ event }) => api.events.flexMarket.RequestCreated.is(event)).event.data.request.toNumber();
+  const book = [[15_000, 10, null], [10_000, 12, null], [10_000, 12, null], [20_000, 21, 1_000]];
+  const nonces = {};
+  for (const owner of owners) {
+    nonces[owner.address] ??= (await api.rpc.system.accountNextIndex(owner.address)).toNumber();
+  }
+  await Promise.all(book.map(([powerW, c, min], i) => {
+    const owner = owners[i];
+    const nonce = nonces[owner.address]++;
+    return submitWithNonce(api.tx.flexMarket.createOffer({
+      asset: assets[i], window, direction: 'Up', powerW, price: cents(c),
+      divisibility: min ? { Divisible: { minPowerW: min } } : 'AllOrNothing',
+    }), owner, nonce);
+  }));
+
+  // The gate closes within the worker's horizon, so the worker (Alice's key on
+  // --dev) mines at once. The merit order would take 15 kW at 0.10 and 5 kW at 0.21.
+  const greedy = 15_000n * cents(10) + 5_000n * cents(21);
+  const proposed = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no solution from the worker:\n${log.slice(-3000)}`)), 90_000);
+    api.query.system.events((events) => {
+      for (const { event } of events) {
+        if (api.events.flexMarket.MatchProposed.is(event) && event.data.request.toNumber() === id &&
+            event.data.by.toString() === alice.address) {
+          clearTimeout(timer);
+          resolve(event.data);
+        }
+      }
+    });
+  });
+  assert.equal(proposed.coveredW.toNumber(), 20_000);
+  assert.equal(proposed.cost.toBigInt(), 20_000n * cents(12), 'two 10 kW offers at 0.12');
+  assert.ok(proposed.cost.toBigInt() < greedy, `worker ${proposed.cost} < merit order ${greedy}`);
+  // The DSO's own merit order can no longer beat the stored match.
+  const matched = await submit(api.tx.flexMarket.matchRequest(id), dave);
+  const meta = api.registry.findMetaError(matched.dispatchError.asModule);
+  assert.equal(meta.name, 'NotBetter');
+  const preview = await provider.send('flexMarket_matchPreview', [id]);
+  assert.equal(preview.source, 'Stored');
+  assert.deepEqual(preview.fills.map((f) => f.power_w), [10_000, 10_000]);
+});
+
+/// Signs with an explicit nonce and resolves once the transaction is in a block.
+function submitWithNonce(tx, signer, nonce) {
+  return new Promise((resolve, reject) => {
+    tx.signAndSend(signer, { nonce }, ({ status, dispatchError }) => {
+      if (dispatchError) reject(new Error(dispatchError.toString()));
+      else if (status.isInBlock) resolve();
+    }).catch(reject);
+  });
+}

@@ -79,6 +79,12 @@ impl<T: Config> Pallet<T> {
 		let fills = |id: &RequestId| Contracts::<T>::get(id).map(|c| c.fill_count).unwrap_or(0);
 		let read = T::DbWeight::get().reads(1);
 		match task {
+			Task::CloseGate(id) => {
+				let book = Requests::<T>::get(id)
+					.map(|r| BookSize::<T>::get((r.spec.location, r.spec.direction)))
+					.unwrap_or(0);
+				read.saturating_mul(2).saturating_add(T::WeightInfo::match_request(book))
+			},
 			Task::ExpireRequest(_) => T::WeightInfo::expire_request(),
 			Task::ExpireOffer(_) => T::WeightInfo::expire_offer(),
 			Task::Settle(id) => read.saturating_add(T::WeightInfo::settle(fills(id))),
@@ -88,6 +94,7 @@ impl<T: Config> Pallet<T> {
 
 	fn run_task(task: Task) {
 		let result = frame_support::storage::with_storage_layer(|| match task {
+			Task::CloseGate(id) => Self::do_close_gate(id).map(|_| ()),
 			Task::ExpireRequest(id) => Self::do_expire_request(id).map(|_| ()),
 			Task::ExpireOffer(id) => {
 				Self::do_expire_offer(id);

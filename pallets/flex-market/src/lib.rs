@@ -15,7 +15,9 @@
 //! - [`buying`]: acceptance and escrow;
 //! - [`delivery`]: metering reports;
 //! - [`settlement`]: payment by delivered energy;
-//! - [`agenda`]: expiry, automatic settlement and pruning, a bounded amount per block;
+//! - [`agenda`]: gate closure, expiry, automatic settlement and pruning, a bounded
+//!   amount per block;
+//! - [`offchain`]: the off-chain worker that mines better matches and submits them;
 //! - [`views`] and [`runtime_api`]: reads for the UI and the bridge;
 //! - [`invariants`]: the checks of `try_state`.
 //!
@@ -39,6 +41,7 @@ pub mod invariants;
 pub mod matching;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 pub mod offers;
 pub mod requests;
 pub mod roles;
@@ -75,7 +78,10 @@ pub mod pallet {
 			UnixTime,
 		},
 	};
-	use frame_system::pallet_prelude::*;
+	use frame_system::{
+		offchain::{AppCrypto, CreateSignedTransaction},
+		pallet_prelude::*,
+	};
 	use sp_core::H256;
 	use sp_runtime::Perbill;
 
@@ -136,7 +142,7 @@ pub mod pallet {
 	}
 
 	#[pallet::config]
-	pub trait Config: frame_system::Config {
+	pub trait Config: frame_system::Config + CreateSignedTransaction<Call<Self>> {
 		/// The currency payments and deposits are made in.
 		type Currency: Inspect<Self::AccountId>
 			+ Mutate<Self::AccountId>
@@ -193,6 +199,17 @@ pub mod pallet {
 
 		/// Market parameters until governance sets others.
 		type DefaultParams: Get<ParamsOf<Self>>;
+
+		/// The key the off-chain worker signs its solutions with.
+		type AuthorityId: AppCrypto<Self::Public, Self::Signature>;
+
+		/// The off-chain worker mines for requests whose gate closes within this (ms).
+		#[pallet::constant]
+		type SolverHorizonMs: Get<u64>;
+
+		/// Search nodes the off-chain worker's solver may expand per request and block.
+		#[pallet::constant]
+		type SolverBudget: Get<u32>;
 
 		/// Weights of the calls.
 		type WeightInfo: WeightInfo;
@@ -701,6 +718,10 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
 			Self::work_off_agenda(remaining)
+		}
+
+		fn offchain_worker(n: BlockNumberFor<T>) {
+			Self::mine_and_submit(n);
 		}
 
 		fn integrity_test() {

@@ -51,16 +51,45 @@ impl<T: Config> Pallet<T> {
 		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
 		ensure!(request.dso == dso, Error::<T>::NotRequestOwner);
 		Self::ensure_matchable(&request)?;
-		let (book, size) = Self::eligible_book(&request);
+		let (fills, score, size) = Self::merit_order_of(&request)?;
+		Self::keep_if_better(id, dso, fills, score)?;
+		Ok(size)
+	}
+
+	/// At gate closure the stored proposal stays the request's match; without one,
+	/// the on-chain merit order runs as the fallback. Returns the book's size; a
+	/// no-op for requests not open, not yet closed, or already matched.
+	pub fn do_close_gate(id: RequestId) -> Result<u32, DispatchError> {
+		let Some(request) = Requests::<T>::get(id) else { return Ok(0) };
+		if request.status != RequestStatus::Open
+			|| Self::now() < request.spec.gate_closure
+			|| Proposals::<T>::contains_key(id)
+		{
+			return Ok(0);
+		}
+		match Self::merit_order_of(&request) {
+			Ok((fills, score, size)) => {
+				Self::keep_if_better(id, request.dso, fills, score)?;
+				Ok(size)
+			},
+			// Nothing eligible covers it: the request stays open without a match.
+			Err(_) => Ok(0),
+		}
+	}
+
+	/// The merit order over the request's book: fills, score and the book's size.
+	pub(crate) fn merit_order_of(
+		request: &RequestOf<T>,
+	) -> Result<(Vec<ProposedFill>, Score, u32), DispatchError> {
+		let (book, size) = Self::eligible_book(request);
 		let solution = flex_solver::merit_order(&book.demand, &book.candidates, &book.headroom)
 			.ok_or(Error::<T>::InsufficientCover)?;
 		let fills = solution
 			.fills
 			.iter()
 			.map(|f| ProposedFill { offer: book.candidates[f.index].id, power_w: f.power_w })
-			.collect::<Vec<_>>();
-		Self::keep_if_better(id, dso, fills, solution.score)?;
-		Ok(size)
+			.collect();
+		Ok((fills, solution.score, size))
 	}
 
 	/// Checks an externally computed solution and stores it if it is the best so far.
@@ -182,10 +211,7 @@ impl<T: Config> Pallet<T> {
 		fills: Vec<ProposedFill>,
 		score: Score,
 	) -> DispatchResult {
-		if let Some(stored) = Proposals::<T>::get(id) {
-			let mut offer_ids: Vec<OfferId> = stored.fills.iter().map(|f| f.offer).collect();
-			offer_ids.sort_unstable();
-			let stored = Score { covered_w: stored.covered_w, cost: stored.cost, offer_ids };
+		if let Some(stored) = Self::stored_score(id) {
 			let margin = Params::<T>::get().solution_margin.mul_floor(stored.cost);
 			ensure!(score.beats(&stored, margin), Error::<T>::NotBetter);
 		}

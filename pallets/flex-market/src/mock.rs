@@ -2,7 +2,10 @@
 
 use crate::{self as pallet_flex_market, MarketParams};
 use frame_support::{derive_impl, parameter_types, traits::ConstU32};
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::{
+	testing::{TestSignature, TestXt, UintAuthorityId},
+	BuildStorage, Perbill,
+};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 
@@ -70,6 +73,9 @@ impl pallet_flex_market::Config for Test {
 	type MaxTasksPerBucket = ConstU32<64>;
 	type MaxWindowMs = MaxWindowMs;
 	type DefaultParams = TestParams;
+	type AuthorityId = TestSolverKey;
+	type SolverHorizonMs = frame_support::traits::ConstU64<{ 60 * 60_000 }>;
+	type SolverBudget = ConstU32<10_000>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = MockClock;
@@ -85,6 +91,46 @@ impl crate::BenchmarkHelper for MockClock {
 	}
 }
 
+/// Test extrinsics: signed by a `u64` account, no signature, no extensions.
+pub type Extrinsic = TestXt<RuntimeCall, ()>;
+
+impl frame_system::offchain::SigningTypes for Test {
+	type Public = UintAuthorityId;
+	type Signature = TestSignature;
+}
+
+impl<C> frame_system::offchain::CreateTransactionBase<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	type Extrinsic = Extrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<C> frame_system::offchain::CreateSignedTransaction<C> for Test
+where
+	RuntimeCall: From<C>,
+{
+	fn create_signed_transaction<
+		A: frame_system::offchain::AppCrypto<Self::Public, Self::Signature>,
+	>(
+		call: RuntimeCall,
+		_public: UintAuthorityId,
+		account: u64,
+		_nonce: u32,
+	) -> Option<Extrinsic> {
+		Some(Extrinsic::new_signed(call, account, (), ()))
+	}
+}
+
+/// The solver's test key: `UintAuthorityId`s set with `UintAuthorityId::set_all_keys`.
+pub struct TestSolverKey;
+impl frame_system::offchain::AppCrypto<UintAuthorityId, TestSignature> for TestSolverKey {
+	type RuntimeAppPublic = UintAuthorityId;
+	type GenericPublic = UintAuthorityId;
+	type GenericSignature = TestSignature;
+}
+
 /// The pilot's cast.
 pub const DSO: u64 = 1;
 pub const BATTERY_OWNER: u64 = 2;
@@ -93,6 +139,8 @@ pub const ORACLE: u64 = 4;
 pub const OTHER_DSO: u64 = 5;
 pub const OTHER_ORACLE: u64 = 6;
 pub const STRANGER: u64 = 7;
+/// The account of the off-chain worker's key.
+pub const SOLVER: u64 = 8;
 /// The pilot's LV transformer area and another DSO's.
 pub const ESKISEHIR: u32 = 1;
 pub const ELSEWHERE: u32 = 2;
@@ -108,10 +156,19 @@ pub const MINUTE: u64 = 60_000;
 pub fn new_test_ext() -> sp_io::TestExternalities {
 	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: [DSO, BATTERY_OWNER, V2G_OWNER, ORACLE, OTHER_DSO, OTHER_ORACLE, STRANGER]
-			.into_iter()
-			.map(|a| (a, ENDOWMENT))
-			.collect(),
+		balances: [
+			DSO,
+			BATTERY_OWNER,
+			V2G_OWNER,
+			ORACLE,
+			OTHER_DSO,
+			OTHER_ORACLE,
+			STRANGER,
+			SOLVER,
+		]
+		.into_iter()
+		.map(|a| (a, ENDOWMENT))
+		.collect(),
 		..Default::default()
 	}
 	.assimilate_storage(&mut t)

@@ -17,6 +17,7 @@ impl<T: Config> Pallet<T> {
 		Self::hold_deposit(&dso, deposit)?;
 		let id = NextRequestId::<T>::get();
 		NextRequestId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
+		Self::schedule(spec.gate_closure, Task::CloseGate(id))?;
 		Self::schedule(spec.window.start, Task::ExpireRequest(id))?;
 		OpenRequests::<T>::insert(location, id, ());
 		OpenRequestCount::<T>::mutate(location, |n| *n += 1);
@@ -51,6 +52,9 @@ impl<T: Config> Pallet<T> {
 			OpenRequestCount::<T>::mutate(old, |n| *n = n.saturating_sub(1));
 			OpenRequests::<T>::insert(spec.location, id, ());
 			OpenRequestCount::<T>::mutate(spec.location, |n| *n += 1);
+		}
+		if spec.gate_closure != request.spec.gate_closure {
+			Self::schedule(spec.gate_closure, Task::CloseGate(id))?;
 		}
 		if spec.window.start != request.spec.window.start {
 			Self::schedule(spec.window.start, Task::ExpireRequest(id))?;

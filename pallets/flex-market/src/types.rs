@@ -543,6 +543,8 @@ pub struct MarketParams<Balance> {
 /// Housekeeping the market does on its own when its time comes.
 #[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
 pub enum Task {
+	/// At gate closure: without a proposed match, run the on-chain merit order.
+	CloseGate(RequestId),
 	/// Expire the request if its window started without an accepted match.
 	ExpireRequest(RequestId),
 	/// Drop the offer from the book if its window started while it was still open.

@@ -1,7 +1,7 @@
 //! Read-only views for the runtime API: what the UI's request, offer, matching and
 //! settlement tabs show, and what the bridge needs to dispatch.
 
-use crate::{pallet::*, AssetId, Contract, Fill, Offer, OfferId, ProposedFill, Request, RequestId};
+use crate::{pallet::*, AssetId, Contract, Fill, Offer, OfferId, Request, RequestId};
 use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use scale_info::TypeInfo;
@@ -88,17 +88,7 @@ impl<T: Config> Pallet<T> {
 		let (fills, source) = match Proposals::<T>::get(id) {
 			Some(p) => (p.fills.into_inner(), PreviewSource::Stored),
 			None => {
-				let (book, _) = Self::eligible_book(&request);
-				let solution =
-					flex_solver::merit_order(&book.demand, &book.candidates, &book.headroom)?;
-				let fills = solution
-					.fills
-					.iter()
-					.map(|f| ProposedFill {
-						offer: book.candidates[f.index].id,
-						power_w: f.power_w,
-					})
-					.collect();
+				let (fills, _, _) = Self::merit_order_of(&request).ok()?;
 				(fills, PreviewSource::MeritOrder)
 			},
 		};

@@ -2,7 +2,10 @@
 //! grid (100 000 assets, 10 000 open offers in one location, a request every
 //! 15 minutes per location) and the default market parameters.
 
-use frame_support::{parameter_types, traits::ConstU32};
+use frame_support::{
+	parameter_types,
+	traits::{ConstU32, ConstU64},
+};
 use pallet_flex_market::MarketParams;
 use sp_runtime::Perbill;
 
@@ -44,6 +47,11 @@ impl pallet_flex_market::Config for Runtime {
 	type MaxTasksPerBucket = ConstU32<1_024>;
 	type MaxWindowMs = MaxWindowMs;
 	type DefaultParams = DefaultMarketParams;
+	type AuthorityId = pallet_flex_market::offchain::crypto::SolverId;
+	/// Mine during the ten minutes before a gate closes.
+	type SolverHorizonMs = ConstU64<{ 10 * MINUTE_MS }>;
+	/// About 2 000 nodes of O(book) each: tens of milliseconds on a 10 000-offer book.
+	type SolverBudget = ConstU32<2_000>;
 	type WeightInfo = pallet_flex_market::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = BenchmarkClock;

@@ -1,6 +1,7 @@
 //! Configuration of each pallet of the runtime.
 
 mod market;
+mod offchain;
 
 use frame_support::{
 	derive_impl, parameter_types,

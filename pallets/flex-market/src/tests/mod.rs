@@ -2,6 +2,7 @@
 
 mod errors;
 mod lifecycle;
+mod offchain;
 mod pilot;
 mod properties;
 
