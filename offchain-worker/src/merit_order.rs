@@ -20,28 +20,7 @@ pub fn merit_order(
 	let mut left: Vec<u32> = headroom.to_vec();
 	let mut missing = demand.power_w;
 	let mut fills = Vec::new();
-	for i in order {
-		if missing == 0 {
-			break;
-		}
-		let c = &candidates[i];
-		let Some(free) = left.get(c.group).copied() else { continue };
-		let room = c.power_w.min(free).min(missing);
-		let take = if c.all_or_nothing() {
-			if room >= c.power_w {
-				c.power_w
-			} else {
-				continue;
-			}
-		} else if room >= c.min_power_w.max(1) {
-			room
-		} else {
-			continue;
-		};
-		left[c.group] -= take;
-		missing -= take;
-		fills.push(Fill { index: i, power_w: take });
-	}
+	take_greedily(candidates, order.into_iter(), &mut left, &mut missing, &mut fills);
 	fills.sort_by_key(|f| f.index);
 	let score = check(demand, candidates, headroom, &fills).ok()?;
 	Some(Solution { fills, score })
@@ -97,5 +76,40 @@ mod tests {
 		let c = vec![cand(0, 15, 15, 1), cand(1, 10, 10, 9)];
 		let s = merit_order(&demand(10, false), &c, &[15, 10]).unwrap();
 		assert_eq!(s.fills, vec![Fill { index: 1, power_w: 10 }]);
+	}
+}
+
+/// Takes offers in the given order, each as far as it fits what is `missing` and its
+/// group's `left` headroom: divisible ones cut (not below their minimum),
+/// all-or-nothing ones only whole. The rule the merit order and the solver's
+/// improvement steps share.
+pub(crate) fn take_greedily(
+	candidates: &[Candidate],
+	order: impl Iterator<Item = usize>,
+	left: &mut [u32],
+	missing: &mut u32,
+	fills: &mut Vec<Fill>,
+) {
+	for i in order {
+		if *missing == 0 {
+			break;
+		}
+		let c = &candidates[i];
+		let Some(free) = left.get(c.group).copied() else { continue };
+		let room = c.power_w.min(free).min(*missing);
+		let take = if c.all_or_nothing() {
+			if room >= c.power_w {
+				c.power_w
+			} else {
+				continue;
+			}
+		} else if room >= c.min_power_w.max(1) {
+			room
+		} else {
+			continue;
+		};
+		left[c.group] -= take;
+		*missing -= take;
+		fills.push(Fill { index: i, power_w: take });
 	}
 }

@@ -1,7 +1,10 @@
 //! Feasibility and score of a solution: the one check the chain runs.
 
 use crate::{Candidate, Demand, Fill, Pricing};
-use alloc::vec::Vec;
+use alloc::{
+	collections::{BTreeMap, BTreeSet},
+	vec::Vec,
+};
 use core::cmp::Ordering;
 
 /// How good a solution is. Ordered so that `a > b` means `a` is better:
@@ -84,16 +87,15 @@ pub fn check(
 	if fills.is_empty() {
 		return Err(Infeasible::Empty);
 	}
-	let mut used_groups: Vec<(usize, u64)> = Vec::new();
-	let mut taken: Vec<usize> = Vec::with_capacity(fills.len());
+	let mut used_groups: BTreeMap<usize, u64> = BTreeMap::new();
+	let mut taken: BTreeSet<usize> = BTreeSet::new();
 	let mut covered: u64 = 0;
 	let mut bid_cost: u128 = 0;
 	for fill in fills {
 		let c = candidates.get(fill.index).ok_or(Infeasible::UnknownCandidate)?;
-		if taken.contains(&fill.index) {
+		if !taken.insert(fill.index) {
 			return Err(Infeasible::DuplicateCandidate);
 		}
-		taken.push(fill.index);
 		if fill.power_w == 0 || fill.power_w > c.power_w || fill.power_w < c.min_power_w {
 			return Err(Infeasible::FillOutOfRange);
 		}
@@ -101,11 +103,9 @@ pub fn check(
 			return Err(Infeasible::PriceAboveMaximum);
 		}
 		let limit = *headroom.get(c.group).ok_or(Infeasible::UnknownCandidate)? as u64;
-		match used_groups.iter_mut().find(|(g, _)| *g == c.group) {
-			Some((_, used)) => *used += fill.power_w as u64,
-			None => used_groups.push((c.group, fill.power_w as u64)),
-		}
-		if used_groups.iter().any(|(g, used)| *g == c.group && *used > limit) {
+		let used = used_groups.entry(c.group).or_insert(0);
+		*used += fill.power_w as u64;
+		if *used > limit {
 			return Err(Infeasible::GroupOverCommitted);
 		}
 		covered += fill.power_w as u64;

@@ -7,9 +7,10 @@
 //! The bound relaxes every undecided offer to "divisible from zero": if even that
 //! cannot beat the best solution found, the subtree is cut. Without a budget the
 //! result is optimal; with one, it is the best found within it, never worse than
-//! the merit order, which seeds the search.
+//! the merit order, which seeds the search. Improvement steps (drop a fill, refill
+//! greedily) then polish the answer within the same budget.
 
-use crate::{check, merit_order, Candidate, Demand, Fill, Solution};
+use crate::{check, merit_order, merit_order::take_greedily, Candidate, Demand, Fill, Solution};
 use alloc::vec::Vec;
 
 /// How much search the solver may do.
@@ -60,7 +61,7 @@ pub fn solve(
 	};
 	s.stats.lower_bound = s.relaxed(0).map(|(_, cost, _)| cost).unwrap_or(0);
 	s.run();
-	improve(demand, candidates, headroom, &mut s.best);
+	improve(demand, candidates, headroom, &s.order, &mut s.best, budget.nodes);
 	(s.best, s.stats)
 }
 
@@ -230,73 +231,63 @@ fn fill(
 	Some(Solution { fills, score })
 }
 
-/// Improvement steps on a solution: drop one offer and refill from the offers not
-/// taken (cheapest first, by the merit order over what is left), keeping any change
-/// that improves the score, until none does.
+/// Improvement steps on a solution: drop one fill (the dearest first) and refill
+/// the gap greedily from the offers not taken, keeping any change that improves the
+/// score, until none does or `budget` refills were tried. Each refill is O(offers).
 fn improve(
 	demand: &Demand,
 	candidates: &[Candidate],
 	headroom: &[u32],
+	order: &[usize],
 	best: &mut Option<Solution>,
+	budget: u64,
 ) {
 	let Some(mut current) = best.clone() else { return };
-	let mut improved = true;
-	let mut rounds = 0;
-	while improved && rounds < 8 {
-		improved = false;
-		rounds += 1;
-		for drop in 0..current.fills.len() {
-			let kept: Vec<Fill> = current
-				.fills
-				.iter()
-				.enumerate()
-				.filter(|(k, _)| *k != drop)
-				.map(|(_, f)| *f)
-				.collect();
-			let Some(candidate) =
-				refill(demand, candidates, headroom, &kept, current.fills[drop].index)
-			else {
-				continue;
-			};
-			if candidate.score > current.score {
-				current = candidate;
-				improved = true;
-				break;
+	let mut work = 0u64;
+	'rounds: loop {
+		let mut drops: Vec<usize> = current.fills.iter().map(|f| f.index).collect();
+		drops.sort_by_key(|&i| core::cmp::Reverse((candidates[i].price, candidates[i].id)));
+		for banned in drops {
+			if work >= budget {
+				break 'rounds;
+			}
+			work += 1;
+			if let Some(candidate) = refill(demand, candidates, headroom, order, &current, banned) {
+				if candidate.score > current.score {
+					current = candidate;
+					continue 'rounds;
+				}
 			}
 		}
+		break;
 	}
 	*best = Some(current);
 }
 
-/// `kept` plus a merit-order cover of the rest, without offer `banned`.
+/// `current` without the fill of offer `banned`, topped up greedily (cheapest first)
+/// from the offers it does not use.
 fn refill(
 	demand: &Demand,
 	candidates: &[Candidate],
 	headroom: &[u32],
-	kept: &[Fill],
+	order: &[usize],
+	current: &Solution,
 	banned: usize,
 ) -> Option<Solution> {
+	let mut used = alloc::vec![false; candidates.len()];
 	let mut left = headroom.to_vec();
-	let mut covered = 0u32;
-	for f in kept {
+	let mut missing = demand.power_w;
+	let mut fills: Vec<Fill> = Vec::with_capacity(current.fills.len() + 4);
+	for f in current.fills.iter().filter(|f| f.index != banned) {
 		let g = left.get_mut(candidates[f.index].group)?;
 		*g = g.checked_sub(f.power_w)?;
-		covered += f.power_w;
+		missing = missing.checked_sub(f.power_w)?;
+		used[f.index] = true;
+		fills.push(*f);
 	}
-	let rest =
-		Demand { power_w: demand.power_w.checked_sub(covered)?, partial: true, ..demand.clone() };
-	let used: Vec<usize> = kept.iter().map(|f| f.index).chain(core::iter::once(banned)).collect();
-	let others: Vec<(usize, Candidate)> =
-		candidates.iter().cloned().enumerate().filter(|(i, _)| !used.contains(i)).collect();
-	let sub: Vec<Candidate> = others.iter().map(|(_, c)| c.clone()).collect();
-	let mut fills: Vec<Fill> = kept.to_vec();
-	if rest.power_w > 0 {
-		if let Some(extra) = merit_order(&rest, &sub, &left) {
-			fills.extend(
-				extra.fills.iter().map(|f| Fill { index: others[f.index].0, power_w: f.power_w }),
-			);
-		}
-	}
+	used[banned] = true;
+	let free = order.iter().copied().filter(|&i| !used[i]);
+	take_greedily(candidates, free, &mut left, &mut missing, &mut fills);
 	fills.sort_by_key(|f| f.index);
 	let score = check(demand, candidates, headroom, &fills).ok()?;
 	Some(Solution { fills, score })
