@@ -71,10 +71,10 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[1, 1000]`.
 	fn register_dso(l: u32, ) -> Weight {
-		// Minimum execution time: 17_496_000 picoseconds.
-		Weight::from_parts(19_461_000, 0)
+		// Minimum execution time: 17_740_000 picoseconds.
+		Weight::from_parts(19_679_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(3_560_718, 0).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(3_495_764, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -83,111 +83,111 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `l` is `[1, 1000]`.
 	fn remove_dso(l: u32, ) -> Weight {
-		// Minimum execution time: 15_808_000 picoseconds.
-		Weight::from_parts(9_204_099, 0)
+		// Minimum execution time: 16_148_000 picoseconds.
+		Weight::from_parts(7_865_840, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(1_383_292, 0).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(1_387_848, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(l.into())))
 	}
 	fn appoint_oracle() -> Weight {
-		// Minimum execution time: 12_837_000 picoseconds.
-		Weight::from_parts(15_921_000, 0)
+		// Minimum execution time: 13_064_000 picoseconds.
+		Weight::from_parts(16_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn remove_oracle() -> Weight {
-		// Minimum execution time: 12_736_000 picoseconds.
-		Weight::from_parts(13_927_000, 0)
+		// Minimum execution time: 13_071_000 picoseconds.
+		Weight::from_parts(16_614_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(T::DbWeight::get().reads(1))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn register_fsp() -> Weight {
-		// Minimum execution time: 48_689_000 picoseconds.
-		Weight::from_parts(51_883_000, 0)
+		// Minimum execution time: 48_610_000 picoseconds.
+		Weight::from_parts(56_125_000, 0)
 			.saturating_add(Weight::from_parts(0, 3550))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	fn register_asset() -> Weight {
-		// Minimum execution time: 59_668_000 picoseconds.
-		Weight::from_parts(64_981_000, 0)
+		// Minimum execution time: 60_465_000 picoseconds.
+		Weight::from_parts(68_518_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	fn update_asset() -> Weight {
-		// Minimum execution time: 17_562_000 picoseconds.
-		Weight::from_parts(19_698_000, 0)
+		// Minimum execution time: 17_782_000 picoseconds.
+		Weight::from_parts(22_620_000, 0)
 			.saturating_add(Weight::from_parts(0, 5879))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn deregister_asset() -> Weight {
-		// Minimum execution time: 49_763_000 picoseconds.
-		Weight::from_parts(54_792_000, 0)
+		// Minimum execution time: 50_278_000 picoseconds.
+		Weight::from_parts(58_995_000, 0)
 			.saturating_add(Weight::from_parts(0, 5879))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().writes(4))
 	}
 	fn set_asset_status() -> Weight {
-		// Minimum execution time: 16_345_000 picoseconds.
-		Weight::from_parts(19_344_000, 0)
+		// Minimum execution time: 16_602_000 picoseconds.
+		Weight::from_parts(20_872_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn create_request() -> Weight {
-		// Minimum execution time: 83_438_000 picoseconds.
-		Weight::from_parts(97_030_000, 0)
+		// Minimum execution time: 89_688_000 picoseconds.
+		Weight::from_parts(101_734_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
-			.saturating_add(T::DbWeight::get().reads(10))
-			.saturating_add(T::DbWeight::get().writes(8))
+			.saturating_add(T::DbWeight::get().reads(11))
+			.saturating_add(T::DbWeight::get().writes(10))
 	}
 	fn update_request() -> Weight {
-		// Minimum execution time: 41_787_000 picoseconds.
-		Weight::from_parts(47_558_000, 0)
+		// Minimum execution time: 42_050_000 picoseconds.
+		Weight::from_parts(48_487_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(3))
 	}
 	fn cancel_request() -> Weight {
-		// Minimum execution time: 69_070_000 picoseconds.
-		Weight::from_parts(76_605_000, 0)
+		// Minimum execution time: 71_146_000 picoseconds.
+		Weight::from_parts(83_278_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(8))
 	}
 	fn create_offer() -> Weight {
-		// Minimum execution time: 89_489_000 picoseconds.
-		Weight::from_parts(101_474_000, 0)
+		// Minimum execution time: 90_852_000 picoseconds.
+		Weight::from_parts(112_125_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(T::DbWeight::get().reads(11))
 			.saturating_add(T::DbWeight::get().writes(9))
 	}
 	fn update_offer() -> Weight {
-		// Minimum execution time: 53_939_000 picoseconds.
-		Weight::from_parts(63_619_000, 0)
+		// Minimum execution time: 53_728_000 picoseconds.
+		Weight::from_parts(65_635_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(T::DbWeight::get().reads(7))
 			.saturating_add(T::DbWeight::get().writes(5))
 	}
 	fn cancel_offer() -> Weight {
-		// Minimum execution time: 57_013_000 picoseconds.
-		Weight::from_parts(61_864_000, 0)
+		// Minimum execution time: 56_957_000 picoseconds.
+		Weight::from_parts(68_034_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(T::DbWeight::get().reads(5))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// The range of component `n` is `[1, 10000]`.
 	fn match_request(n: u32, ) -> Weight {
-		// Minimum execution time: 41_454_000 picoseconds.
-		Weight::from_parts(42_757_000, 0)
+		// Minimum execution time: 40_883_000 picoseconds.
+		Weight::from_parts(44_028_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(23_635_302, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(24_384_925, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -195,10 +195,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `f` is `[1, 1000]`.
 	fn submit_solution(f: u32, ) -> Weight {
-		// Minimum execution time: 32_130_000 picoseconds.
-		Weight::from_parts(34_751_000, 0)
+		// Minimum execution time: 35_940_000 picoseconds.
+		Weight::from_parts(38_711_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(13_535_152, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(13_859_783, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().writes(1))
@@ -206,10 +206,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// The range of component `f` is `[1, 1000]`.
 	fn accept_match(f: u32, ) -> Weight {
-		// Minimum execution time: 170_509_000 picoseconds.
-		Weight::from_parts(183_777_000, 0)
+		// Minimum execution time: 189_067_000 picoseconds.
+		Weight::from_parts(190_451_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(88_288_302, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(98_723_512, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(10))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().writes(8))
@@ -217,18 +217,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(f.into()))
 	}
 	fn report_delivery() -> Weight {
-		// Minimum execution time: 34_504_000 picoseconds.
-		Weight::from_parts(39_890_000, 0)
+		// Minimum execution time: 35_494_000 picoseconds.
+		Weight::from_parts(47_504_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(2))
 	}
 	/// The range of component `f` is `[1, 1000]`.
 	fn settle(f: u32, ) -> Weight {
-		// Minimum execution time: 152_911_000 picoseconds.
-		Weight::from_parts(157_814_000, 0)
+		// Minimum execution time: 177_154_000 picoseconds.
+		Weight::from_parts(180_725_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(89_539_401, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(96_094_452, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().writes(6))
@@ -236,31 +236,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(f.into()))
 	}
 	fn set_params() -> Weight {
-		// Minimum execution time: 5_280_000 picoseconds.
-		Weight::from_parts(6_389_000, 0)
+		// Minimum execution time: 5_575_000 picoseconds.
+		Weight::from_parts(8_898_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn expire_request() -> Weight {
-		// Minimum execution time: 64_077_000 picoseconds.
-		Weight::from_parts(72_736_000, 0)
+		// Minimum execution time: 65_834_000 picoseconds.
+		Weight::from_parts(78_996_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(T::DbWeight::get().reads(8))
 			.saturating_add(T::DbWeight::get().writes(8))
 	}
 	fn expire_offer() -> Weight {
-		// Minimum execution time: 55_363_000 picoseconds.
-		Weight::from_parts(62_923_000, 0)
+		// Minimum execution time: 56_006_000 picoseconds.
+		Weight::from_parts(70_593_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(T::DbWeight::get().reads(6))
 			.saturating_add(T::DbWeight::get().writes(6))
 	}
 	/// The range of component `f` is `[1, 1000]`.
 	fn prune(f: u32, ) -> Weight {
-		// Minimum execution time: 28_118_000 picoseconds.
-		Weight::from_parts(28_729_000, 0)
+		// Minimum execution time: 30_550_000 picoseconds.
+		Weight::from_parts(35_101_000, 0)
 			.saturating_add(Weight::from_parts(0, 3577))
-			.saturating_add(Weight::from_parts(13_165_147, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(14_172_443, 0).saturating_mul(f.into()))
 			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(T::DbWeight::get().writes(3))
@@ -268,8 +268,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2689).saturating_mul(f.into()))
 	}
 	fn agenda_bucket() -> Weight {
-		// Minimum execution time: 9_372_000 picoseconds.
-		Weight::from_parts(11_070_000, 0)
+		// Minimum execution time: 9_610_000 picoseconds.
+		Weight::from_parts(13_284_000, 0)
 			.saturating_add(Weight::from_parts(0, 3485))
 			.saturating_add(T::DbWeight::get().reads(3))
 			.saturating_add(T::DbWeight::get().writes(2))
@@ -279,9 +279,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and mocks.
 impl WeightInfo for () {
 	fn register_dso(l: u32, ) -> Weight {
-		Weight::from_parts(19_461_000, 0)
+		Weight::from_parts(19_679_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(3_560_718, 0).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(3_495_764, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(ParityDbWeight::get().writes(1))
@@ -289,113 +289,113 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2585).saturating_mul(l.into()))
 	}
 	fn remove_dso(l: u32, ) -> Weight {
-		Weight::from_parts(9_204_099, 0)
+		Weight::from_parts(7_865_840, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(1_383_292, 0).saturating_mul(l.into()))
+			.saturating_add(Weight::from_parts(1_387_848, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(l.into())))
 	}
 	fn appoint_oracle() -> Weight {
-		Weight::from_parts(15_921_000, 0)
+		Weight::from_parts(16_100_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn remove_oracle() -> Weight {
-		Weight::from_parts(13_927_000, 0)
+		Weight::from_parts(16_614_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(ParityDbWeight::get().reads(1))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn register_fsp() -> Weight {
-		Weight::from_parts(51_883_000, 0)
+		Weight::from_parts(56_125_000, 0)
 			.saturating_add(Weight::from_parts(0, 3550))
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn register_asset() -> Weight {
-		Weight::from_parts(64_981_000, 0)
+		Weight::from_parts(68_518_000, 0)
 			.saturating_add(Weight::from_parts(0, 3593))
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn update_asset() -> Weight {
-		Weight::from_parts(19_698_000, 0)
+		Weight::from_parts(22_620_000, 0)
 			.saturating_add(Weight::from_parts(0, 5879))
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn deregister_asset() -> Weight {
-		Weight::from_parts(54_792_000, 0)
+		Weight::from_parts(58_995_000, 0)
 			.saturating_add(Weight::from_parts(0, 5879))
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().writes(4))
 	}
 	fn set_asset_status() -> Weight {
-		Weight::from_parts(19_344_000, 0)
+		Weight::from_parts(20_872_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(ParityDbWeight::get().reads(2))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn create_request() -> Weight {
-		Weight::from_parts(97_030_000, 0)
+		Weight::from_parts(101_734_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
-			.saturating_add(ParityDbWeight::get().reads(10))
-			.saturating_add(ParityDbWeight::get().writes(8))
+			.saturating_add(ParityDbWeight::get().reads(11))
+			.saturating_add(ParityDbWeight::get().writes(10))
 	}
 	fn update_request() -> Weight {
-		Weight::from_parts(47_558_000, 0)
+		Weight::from_parts(48_487_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(3))
 	}
 	fn cancel_request() -> Weight {
-		Weight::from_parts(76_605_000, 0)
+		Weight::from_parts(83_278_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().writes(8))
 	}
 	fn create_offer() -> Weight {
-		Weight::from_parts(101_474_000, 0)
+		Weight::from_parts(112_125_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(ParityDbWeight::get().reads(11))
 			.saturating_add(ParityDbWeight::get().writes(9))
 	}
 	fn update_offer() -> Weight {
-		Weight::from_parts(63_619_000, 0)
+		Weight::from_parts(65_635_000, 0)
 			.saturating_add(Weight::from_parts(0, 12711))
 			.saturating_add(ParityDbWeight::get().reads(7))
 			.saturating_add(ParityDbWeight::get().writes(5))
 	}
 	fn cancel_offer() -> Weight {
-		Weight::from_parts(61_864_000, 0)
+		Weight::from_parts(68_034_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(ParityDbWeight::get().reads(5))
 			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn match_request(n: u32, ) -> Weight {
-		Weight::from_parts(42_757_000, 0)
+		Weight::from_parts(44_028_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(23_635_302, 0).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(24_384_925, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4))
 			.saturating_add(ParityDbWeight::get().reads((4_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(n.into()))
 	}
 	fn submit_solution(f: u32, ) -> Weight {
-		Weight::from_parts(34_751_000, 0)
+		Weight::from_parts(38_711_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(13_535_152, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(13_859_783, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().writes(1))
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(f.into()))
 	}
 	fn accept_match(f: u32, ) -> Weight {
-		Weight::from_parts(183_777_000, 0)
+		Weight::from_parts(190_451_000, 0)
 			.saturating_add(Weight::from_parts(0, 15531))
-			.saturating_add(Weight::from_parts(88_288_302, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(98_723_512, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(10))
 			.saturating_add(ParityDbWeight::get().reads((5_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().writes(8))
@@ -403,15 +403,15 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(f.into()))
 	}
 	fn report_delivery() -> Weight {
-		Weight::from_parts(39_890_000, 0)
+		Weight::from_parts(47_504_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(2))
 	}
 	fn settle(f: u32, ) -> Weight {
-		Weight::from_parts(157_814_000, 0)
+		Weight::from_parts(180_725_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
-			.saturating_add(Weight::from_parts(89_539_401, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(96_094_452, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().reads((3_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().writes(6))
@@ -419,26 +419,26 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 4889).saturating_mul(f.into()))
 	}
 	fn set_params() -> Weight {
-		Weight::from_parts(6_389_000, 0)
+		Weight::from_parts(8_898_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn expire_request() -> Weight {
-		Weight::from_parts(72_736_000, 0)
+		Weight::from_parts(78_996_000, 0)
 			.saturating_add(Weight::from_parts(0, 8032))
 			.saturating_add(ParityDbWeight::get().reads(8))
 			.saturating_add(ParityDbWeight::get().writes(8))
 	}
 	fn expire_offer() -> Weight {
-		Weight::from_parts(62_923_000, 0)
+		Weight::from_parts(70_593_000, 0)
 			.saturating_add(Weight::from_parts(0, 3678))
 			.saturating_add(ParityDbWeight::get().reads(6))
 			.saturating_add(ParityDbWeight::get().writes(6))
 	}
 	fn prune(f: u32, ) -> Weight {
-		Weight::from_parts(28_729_000, 0)
+		Weight::from_parts(35_101_000, 0)
 			.saturating_add(Weight::from_parts(0, 3577))
-			.saturating_add(Weight::from_parts(13_165_147, 0).saturating_mul(f.into()))
+			.saturating_add(Weight::from_parts(14_172_443, 0).saturating_mul(f.into()))
 			.saturating_add(ParityDbWeight::get().reads(2))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(f.into())))
 			.saturating_add(ParityDbWeight::get().writes(3))
@@ -446,7 +446,7 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2689).saturating_mul(f.into()))
 	}
 	fn agenda_bucket() -> Weight {
-		Weight::from_parts(11_070_000, 0)
+		Weight::from_parts(13_284_000, 0)
 			.saturating_add(Weight::from_parts(0, 3485))
 			.saturating_add(ParityDbWeight::get().reads(3))
 			.saturating_add(ParityDbWeight::get().writes(2))
