@@ -1,0 +1,282 @@
+//! The OCPP 1.6J central system against the simulated V2G charge point and a raw
+//! WebSocket client: handshake rules, framing errors, one call at a time, timeouts,
+//! discharge in W, A and by DataTransfer, reconnection, and the pilot's car
+//! delivering below its contract because of its state-of-charge floor.
+
+use flex_bridge::{
+	clock::Clock,
+	metering::{self, MINUTE_MS},
+	ocpp::central::{CentralSystem, ChargerConfig, ChargerEvent, DischargeMode, OcppError},
+	sim::charger::{ChargerSim, ChargerSimConfig},
+};
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::{net::TcpListener, sync::mpsc::UnboundedReceiver, time::timeout};
+use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+
+const SCALE: f64 = 300.0;
+
+fn charger(id: &str, discharge: DischargeMode) -> ChargerConfig {
+	ChargerConfig { id: id.into(), connector: 1, password: None, discharge }
+}
+
+async fn central(
+	chargers: Vec<ChargerConfig>,
+	clock: Clock,
+	call_timeout: Duration,
+) -> (CentralSystem, UnboundedReceiver<ChargerEvent>, String) {
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let url = format!("ws://{}/ocpp", listener.local_addr().unwrap());
+	let (cs, events) = CentralSystem::new(chargers, clock, call_timeout, 60);
+	tokio::spawn(cs.clone().serve(listener));
+	(cs, events, url)
+}
+
+fn pilot_car(url: &str, id: &str, clock: Clock) -> ChargerSimConfig {
+	// A 40 kWh car at 47.425 %: 6.97 kWh above the pilot's 30 % floor.
+	ChargerSimConfig {
+		url: url.into(),
+		id: id.into(),
+		password: None,
+		connector: 1,
+		capacity_wh: 40_000.0,
+		initial_soc_percent: 47.425,
+		max_power_w: 10_000.0,
+		reserve_soc_percent: 30.0,
+		voltage: 230.0,
+		data_transfer: Some(("org.flexchain".into(), "SetDischargePower".into())),
+		clock,
+	}
+}
+
+async fn wait_for(
+	events: &mut UnboundedReceiver<ChargerEvent>,
+	what: impl Fn(&ChargerEvent) -> bool,
+) -> ChargerEvent {
+	timeout(Duration::from_secs(20), async {
+		loop {
+			let e = events.recv().await.expect("events flow");
+			if what(&e) {
+				return e;
+			}
+		}
+	})
+	.await
+	.expect("event in time")
+}
+
+async fn until(what: impl Fn() -> bool) {
+	timeout(Duration::from_secs(20), async {
+		while !what() {
+			tokio::time::sleep(Duration::from_millis(20)).await;
+		}
+	})
+	.await
+	.expect("condition in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pilot_car_discharges_to_its_floor_and_delivers_93_percent() {
+	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
+	let (cs, mut events, url) = central(
+		vec![charger("V2G-1", DischargeMode::NegativeWatts)],
+		clock,
+		Duration::from_secs(5),
+	)
+	.await;
+	let sim = ChargerSim::new(pilot_car(&url, "V2G-1", clock));
+	tokio::spawn(sim.clone().run());
+	wait_for(&mut events, |e| matches!(e, ChargerEvent::Booted { .. })).await;
+	until(|| sim.state.lock().unwrap().aligned_interval_s == 60).await;
+
+	let start_ms = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
+	let end_ms = start_ms + 45 * MINUTE_MS;
+	clock.sleep_until(start_ms).await;
+	cs.set_discharge("V2G-1", 10_000.0).await.unwrap();
+	assert_eq!(sim.state.lock().unwrap().storage.setpoint_w, 10_000.0);
+	let schedule = cs.composite_schedule("V2G-1", 2700).await.unwrap();
+	let limit = &schedule.charging_schedule.unwrap().charging_schedule_period[0].limit;
+	assert_eq!(limit.to_string().parse::<f64>().unwrap(), -10_000.0);
+
+	let mut registers = Vec::new();
+	while let ChargerEvent::Meter { sample, .. } =
+		wait_for(&mut events, |e| matches!(e, ChargerEvent::Meter { .. })).await
+	{
+		if sample.timestamp_ms >= start_ms && sample.timestamp_ms <= end_ms {
+			registers.push((
+				sample.timestamp_ms,
+				sample.exported_wh.unwrap(),
+				sample.soc_percent.unwrap(),
+			));
+		}
+		if sample.timestamp_ms >= end_ms {
+			break;
+		}
+	}
+	cs.set_discharge("V2G-1", 0.0).await.unwrap();
+	assert_eq!(sim.state.lock().unwrap().storage.setpoint_w, 0.0);
+	let delivered = registers.last().unwrap().1 - registers.first().unwrap().1;
+	println!(
+		"V2G: {delivered} Wh of 7500 Wh contracted ({:.1} %), {} clock-aligned samples",
+		delivered / 75.0,
+		registers.len()
+	);
+	assert!(registers.len() >= 44, "{} samples", registers.len());
+	assert!((6_900.0..=6_970.0).contains(&delivered), "delivered {delivered} Wh");
+	assert!((registers.last().unwrap().2 - 30.0).abs() < 0.1, "SoC ends at the 30 % floor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebooted_charger_gets_its_profile_again_and_other_discharge_modes_work() {
+	let clock = Clock::real();
+	let chargers = vec![
+		charger("W", DischargeMode::NegativeWatts),
+		charger("AMPS", DischargeMode::NegativeAmps { phases: 3, voltage: 230.0 }),
+		charger(
+			"DT",
+			DischargeMode::DataTransfer {
+				vendor_id: "org.flexchain".into(),
+				message_id: "SetDischargePower".into(),
+			},
+		),
+	];
+	let (cs, mut events, url) = central(chargers, clock, Duration::from_secs(5)).await;
+	let sims: Vec<ChargerSim> =
+		["W", "AMPS", "DT"].iter().map(|id| ChargerSim::new(pilot_car(&url, id, clock))).collect();
+	for s in &sims {
+		tokio::spawn(s.clone().run());
+	}
+	until(|| cs.connected().len() == 3).await;
+	for (s, id) in sims.iter().zip(["W", "AMPS", "DT"]) {
+		until(|| s.state.lock().unwrap().aligned_interval_s == 60).await;
+		cs.set_discharge(id, 10_000.0).await.unwrap();
+		let w = s.state.lock().unwrap().storage.setpoint_w;
+		assert!((w - 10_000.0).abs() < 25.0, "{id}: {w} W");
+	}
+
+	let w = &sims[0];
+	w.reboot();
+	wait_for(&mut events, |e| matches!(e, ChargerEvent::Disconnected { id } if id == "W")).await;
+	wait_for(&mut events, |e| matches!(e, ChargerEvent::Connected { id } if id == "W")).await;
+	until(|| w.state.lock().unwrap().storage.setpoint_w == 10_000.0).await;
+	let (sessions, profiles) = {
+		let s = w.state.lock().unwrap();
+		(s.sessions, s.received["SetChargingProfile"])
+	};
+	assert_eq!(sessions, 2);
+	assert!(profiles >= 2, "{profiles} profiles");
+	cs.trigger_meter_values("W").await.unwrap();
+	wait_for(
+		&mut events,
+		|e| matches!(e, ChargerEvent::Meter { id, sample, .. } if id == "W" && !sample.clock_aligned),
+	)
+	.await;
+	assert!(matches!(cs.set_discharge("nobody", 1.0).await, Err(OcppError::Unknown(_))));
+}
+
+type Ws =
+	tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn raw(url: &str, id: &str, subprotocol: bool, auth: Option<&str>) -> Result<Ws, String> {
+	let mut req = format!("{url}/{id}").into_client_request().unwrap();
+	if subprotocol {
+		req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ocpp1.6"));
+	}
+	if let Some(a) = auth {
+		req.headers_mut().insert("Authorization", HeaderValue::from_str(a).unwrap());
+	}
+	tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
+}
+
+async fn next_json(ws: &mut Ws) -> Value {
+	loop {
+		match timeout(Duration::from_secs(5), ws.next())
+			.await
+			.expect("a frame in time")
+			.unwrap()
+			.unwrap()
+		{
+			Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+			_ => continue,
+		}
+	}
+}
+
+/// Reads frames until one answers `id` (the central system may send its own CALLs meanwhile).
+async fn answer_to(ws: &mut Ws, id: &str) -> Value {
+	loop {
+		let v = next_json(ws).await;
+		if v[0] != 2 && v[1] == id {
+			return v;
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_rules_framing_errors_and_one_call_at_a_time() {
+	let mut secured = charger("SEC", DischargeMode::NegativeWatts);
+	secured.password = Some("s3cret".into());
+	let (cs, _events, url) = central(
+		vec![charger("RAW", DischargeMode::NegativeWatts), secured],
+		Clock::real(),
+		Duration::from_millis(800),
+	)
+	.await;
+
+	assert!(raw(&url, "STRANGER", true, None).await.unwrap_err().contains("404"));
+	assert!(raw(&url, "RAW", false, None).await.unwrap_err().contains("400"));
+	assert!(raw(&url, "SEC", true, None).await.unwrap_err().contains("401"));
+	let wrong = format!("Basic {}", base64_of("SEC:nope"));
+	assert!(raw(&url, "SEC", true, Some(&wrong)).await.unwrap_err().contains("401"));
+	let right = format!("Basic {}", base64_of("SEC:s3cret"));
+	raw(&url, "SEC", true, Some(&right)).await.unwrap();
+
+	let mut ws = raw(&url, "RAW", true, None).await.unwrap();
+	ws.send(Message::text("this is not json")).await.unwrap();
+	let v = answer_to(&mut ws, "-1").await;
+	assert_eq!((v[0].as_u64(), v[2].as_str()), (Some(4), Some("FormationViolation")));
+	ws.send(Message::text(r#"[2,"a1","FlyToTheMoon",{}]"#)).await.unwrap();
+	assert_eq!(answer_to(&mut ws, "a1").await[2], "NotImplemented");
+	ws.send(Message::text(r#"[2,"a2","BootNotification",{"chargePointVendor":"X"}]"#))
+		.await
+		.unwrap();
+	assert_eq!(answer_to(&mut ws, "a2").await[2], "FormationViolation");
+	ws.send(Message::text(r#"[2,"a3","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2023-10-02T13:00:00Z","sampledValue":[{"value":"lots","measurand":"SoC"}]}]}]"#)).await.unwrap();
+	assert_eq!(answer_to(&mut ws, "a3").await[2], "PropertyConstraintViolation");
+	// The connection stays up and answers the next valid call.
+	ws.send(Message::text(r#"[2,"a4","Heartbeat",{}]"#)).await.unwrap();
+	let v = answer_to(&mut ws, "a4").await;
+	assert_eq!(v[0], 3);
+	assert!(v[2]["currentTime"].is_string());
+
+	// Let the resume calls (metering configuration) time out unanswered first.
+	tokio::time::sleep(Duration::from_millis(2_000)).await;
+	while let Ok(Some(Ok(_))) = timeout(Duration::from_millis(100), ws.next()).await {}
+	// Two commands at once: the charger sees the second only after answering the first.
+	let (a, b) = (cs.clone(), cs.clone());
+	let first = tokio::spawn(async move { a.trigger_meter_values("RAW").await });
+	let call1 = next_json(&mut ws).await;
+	let second = tokio::spawn(async move { b.trigger_meter_values("RAW").await });
+	assert_eq!(call1[2], "TriggerMessage");
+	assert!(
+		timeout(Duration::from_millis(300), ws.next()).await.is_err(),
+		"no second CALL while one is open"
+	);
+	ws.send(Message::text(json!([3, call1[1], {"status": "Accepted"}]).to_string())).await.unwrap();
+	first.await.unwrap().unwrap();
+	let call2 = next_json(&mut ws).await;
+	assert_eq!(call2[2], "TriggerMessage");
+	ws.send(Message::text(json!([4, call2[1], "NotSupported", "no", {}]).to_string()))
+		.await
+		.unwrap();
+	assert!(matches!(second.await.unwrap(), Err(OcppError::CallError { .. })));
+	// Nobody answers: the call times out and the next one can go.
+	let t = cs.trigger_meter_values("RAW").await;
+	assert!(matches!(t, Err(OcppError::Timeout(..))), "{t:?}");
+}
+
+fn base64_of(s: &str) -> String {
+	use base64::Engine as _;
+	base64::engine::general_purpose::STANDARD.encode(s)
+}
