@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test entry point (CI runs exactly this): sets up the machine, builds and runs
 # every Rust test of the workspace in release mode (pallet, solver, runtime presets,
-# node start/restart/bad-input tests), the benchmarks as tests, then the @polkadot/api
-# checks against a dev chain of the built node.
+# node start/restart/bad-input tests, the bridge against its simulated devices and a
+# dev chain), the benchmarks as tests, then the @polkadot/api checks against a dev
+# chain of the built node.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh

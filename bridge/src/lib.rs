@@ -9,8 +9,15 @@
 // The WebSocket handshake callback's error type is tungstenite's HTTP response.
 #![allow(clippy::result_large_err)]
 
+pub mod chain;
 pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod dispatch;
+pub mod http;
 pub mod metering;
+pub mod metrics;
+pub mod notify;
 pub mod ocpp;
 pub mod sim;
 pub mod store;

@@ -274,6 +274,27 @@ async fn handshake_rules_framing_errors_and_one_call_at_a_time() {
 	// Nobody answers: the call times out and the next one can go.
 	let t = cs.trigger_meter_values("RAW").await;
 	assert!(matches!(t, Err(OcppError::Timeout(..))), "{t:?}");
+	// A charger that rejects the discharge profile: the command fails with the reason.
+	let c = cs.clone();
+	let set = tokio::spawn(async move { c.set_discharge("RAW", 5_000.0).await });
+	let call = loop {
+		let v = next_json(&mut ws).await;
+		if v[2] == "SetChargingProfile" {
+			break v;
+		}
+	};
+	assert_eq!(call[3]["csChargingProfiles"]["chargingSchedule"]["chargingRateUnit"], "W");
+	assert_eq!(
+		call[3]["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
+			.as_f64(),
+		Some(-5000.0)
+	);
+	ws.send(Message::text(json!([3, call[1], {"status": "Rejected"}]).to_string())).await.unwrap();
+	let r = set.await.unwrap();
+	assert!(
+		matches!(&r, Err(OcppError::Refused(_, "SetChargingProfile", why)) if why.contains("Rejected")),
+		"{r:?}"
+	);
 }
 
 fn base64_of(s: &str) -> String {

@@ -1,0 +1,459 @@
+//! The bridge against a real dev chain: the market contracts a battery (SunSpec over
+//! Modbus TCP) and a V2G charger (OCPP 1.6J) for a 2-minute window; the bridge
+//! daemon dispatches both, is killed mid-window and restarted, meters them, and posts
+//! exactly one delivery report per fill; the chain settles them by what the devices'
+//! physics delivered (their state-of-charge floors stop them early); the FSPs'
+//! webhooks hear of the match, the purchase, the dispatch and the settlement.
+
+use axum::{extract::State, routing::post, Json, Router};
+use flex_bridge::{
+	chain::runtime::{
+		self,
+		runtime_types::{
+			bounded_collections::bounded_vec::BoundedVec,
+			flexchain_runtime::RuntimeCall,
+			pallet_flex_market::{pallet::Call as MarketCall, types as t},
+			sp_arithmetic::per_things::Perbill,
+		},
+	},
+	clock::Clock,
+	sim::{
+		battery::{self, Battery, BatteryConfig},
+		charger::{ChargerSim, ChargerSimConfig},
+	},
+};
+use std::{
+	collections::BTreeMap,
+	future::IntoFuture,
+	net::TcpListener as StdListener,
+	path::PathBuf,
+	process::{Child, Command, Stdio},
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+use subxt::{OnlineClient, SubstrateConfig};
+use subxt_signer::sr25519::{dev, Keypair};
+
+type Api = OnlineClient<SubstrateConfig>;
+const UNIT: u128 = 1_000_000_000_000;
+/// 0.10 FLEX per kWh, the pilot's price.
+const PRICE: u128 = UNIT / 10;
+
+fn free_port() -> u16 {
+	StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn node_binary() -> PathBuf {
+	let exe = std::env::current_exe().unwrap();
+	let bin = exe.parent().unwrap().parent().unwrap().join("flexchain-node");
+	assert!(
+		bin.exists(),
+		"{} is missing: build it with `cargo build --release -p flexchain-node`",
+		bin.display()
+	);
+	bin
+}
+
+struct Proc(Child, PathBuf);
+
+impl Proc {
+	fn log(&self) -> String {
+		std::fs::read_to_string(&self.1).unwrap_or_default()
+	}
+}
+
+impl Drop for Proc {
+	fn drop(&mut self) {
+		let _ = self.0.kill();
+		let _ = self.0.wait();
+	}
+}
+
+fn spawn(bin: &std::path::Path, args: &[String], log: PathBuf) -> Proc {
+	let out = std::fs::File::create(&log).unwrap();
+	let child = Command::new(bin)
+		.args(args)
+		.stdout(out.try_clone().unwrap())
+		.stderr(out)
+		.stdin(Stdio::null())
+		.spawn()
+		.unwrap_or_else(|e| panic!("{} starts: {e}", bin.display()));
+	Proc(child, log)
+}
+
+async fn submit<Call: subxt::transactions::Payload>(
+	api: &Api,
+	call: Call,
+	who: &Keypair,
+) -> subxt::extrinsics::ExtrinsicEvents<SubstrateConfig> {
+	let at = api.at_current_block().await.unwrap();
+	at.transactions()
+		.sign_and_submit_then_watch_default(&call, who)
+		.await
+		.unwrap()
+		.wait_for_finalized_success()
+		.await
+		.unwrap_or_else(|e| panic!("transaction failed: {e}"))
+}
+
+async fn register(api: &Api, who: &Keypair, kind: t::AssetKind, min_soc: u8, device: &str) -> u32 {
+	let spec = t::AssetSpec {
+		kind,
+		location: 1,
+		max_export_w: 10_000,
+		max_import_w: 10_000,
+		capacity_wh: 40_000,
+		min_soc_percent: min_soc,
+		device: BoundedVec(device.as_bytes().to_vec()),
+	};
+	let events = submit(api, runtime::transactions().flex_market().register_asset(spec), who).await;
+	events.find_first::<runtime::flex_market::events::AssetRegistered>().unwrap().unwrap().asset
+}
+
+#[derive(Clone, Default)]
+struct Hooks(Arc<Mutex<Vec<serde_json::Value>>>);
+
+async fn hook(State(h): State<Hooks>, Json(body): Json<serde_json::Value>) -> &'static str {
+	h.0.lock().unwrap().push(body);
+	"ok"
+}
+
+/// All market events of finalized blocks 1..=now, as (pallet event name, decoded value).
+async fn market_events(api: &Api) -> Vec<(String, subxt::dynamic::Value)> {
+	let head = api.at_current_block().await.unwrap().block_number();
+	let mut out = Vec::new();
+	for n in 1..=head {
+		let at = api.at_block(n).await.unwrap();
+		for e in at.events().fetch().await.unwrap().iter() {
+			let e = e.unwrap();
+			if e.pallet_name() == "FlexMarket" {
+				out.push((
+					e.event_name().to_string(),
+					e.decode_fields_unchecked_as::<subxt::dynamic::Value>().unwrap(),
+				));
+			}
+		}
+	}
+	out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
+	let dir = tempfile::tempdir().unwrap();
+	let rpc = free_port();
+	let node = spawn(
+		&node_binary(),
+		&[
+			"--dev",
+			"--tmp",
+			"--rpc-port",
+			&rpc.to_string(),
+			"--port",
+			&free_port().to_string(),
+			"--no-prometheus",
+			"--no-telemetry",
+			"--no-mdns",
+		]
+		.map(String::from),
+		dir.path().join("node.log"),
+	);
+	let url = format!("ws://127.0.0.1:{rpc}");
+	let api = {
+		let started = Instant::now();
+		loop {
+			if let Ok(api) = Api::from_insecure_url(&url).await {
+				if api.at_current_block().await.is_ok_and(|b| b.block_number() >= 1) {
+					break api;
+				}
+			}
+			assert!(
+				started.elapsed() < Duration::from_secs(120),
+				"node did not finalize a block:\n{}",
+				node.log()
+			);
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	};
+	let (alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+
+	// Settle a minute after a window instead of 15 minutes.
+	let params = t::MarketParams {
+		settlement_grace_ms: 60_000,
+		retention_ms: 7 * 24 * 3_600_000,
+		penalty_threshold: Perbill(0),
+		penalty_rate: Perbill(0),
+		request_deposit: UNIT / 10,
+		offer_deposit: UNIT / 100,
+		asset_deposit: UNIT / 10,
+		fsp_deposit: UNIT,
+		solution_margin: Perbill(0),
+	};
+	let sudo = runtime::transactions()
+		.sudo()
+		.sudo(RuntimeCall::FlexMarket(MarketCall::set_params { params }));
+	let (_, battery_asset, car_asset) = tokio::join!(
+		submit(&api, sudo, &alice),
+		register(&api, &bob, t::AssetKind::Battery, 20, "battery-1"),
+		register(&api, &charlie, t::AssetKind::V2gCharger, 30, "V2G-1"),
+	);
+	for asset in [battery_asset, car_asset] {
+		submit(
+			&api,
+			runtime::transactions()
+				.flex_market()
+				.set_asset_status(asset, t::AssetStatus::Prequalified),
+			&dave,
+		)
+		.await;
+	}
+
+	// A 2-minute window on minute boundaries, like the pilot's 16:00-16:45.
+	let now = Clock::real_now_ms();
+	let start = (now + 100_000).div_ceil(60_000) * 60_000;
+	let end = start + 120_000;
+	let window = || t::Window { start, end };
+	let request = t::RequestSpec {
+		location: 1,
+		window: window(),
+		direction: t::Direction::Up,
+		power_w: 20_000,
+		max_price: UNIT * 21 / 100,
+		gate_closure: start - 25_000,
+		partial: false,
+		pricing: t::Pricing::PayAsBid,
+	};
+	let created =
+		submit(&api, runtime::transactions().flex_market().create_request(request), &dave).await;
+	let request = created
+		.find_first::<runtime::flex_market::events::RequestCreated>()
+		.unwrap()
+		.unwrap()
+		.request;
+	let offer = |asset| t::OfferSpec {
+		asset,
+		window: window(),
+		direction: t::Direction::Up,
+		power_w: 10_000,
+		price: PRICE,
+		divisibility: t::Divisibility::AllOrNothing,
+	};
+
+	// The devices: 250 Wh above the battery's 20 % floor, 300 Wh above the car's 30 %.
+	let clock = Clock::real();
+	let modbus = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let modbus_addr = modbus.local_addr().unwrap();
+	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
+		capacity_wh: 13_500.0,
+		initial_soc_percent: 20.0 + 250.0 / 135.0,
+		max_power_w: 10_000.0,
+		reserve_soc_percent: 5.0,
+		unit_id: 1,
+		serial: "E2E-BAT".into(),
+		clock,
+	})));
+	tokio::spawn(battery::serve(modbus, bat.clone()));
+	let ocpp_port = free_port();
+	let car = ChargerSim::new(ChargerSimConfig {
+		url: format!("ws://127.0.0.1:{ocpp_port}/ocpp"),
+		id: "V2G-1".into(),
+		password: Some("pw".into()),
+		connector: 1,
+		capacity_wh: 40_000.0,
+		initial_soc_percent: 30.75,
+		max_power_w: 10_000.0,
+		reserve_soc_percent: 30.0,
+		voltage: 230.0,
+		data_transfer: None,
+		clock,
+	});
+	tokio::spawn(car.clone().run());
+
+	// The FSPs' webhooks.
+	let hooks = Hooks::default();
+	let hook_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let hook_url = format!("http://{}/hook", hook_listener.local_addr().unwrap());
+	tokio::spawn(
+		axum::serve(
+			hook_listener,
+			Router::new().route("/hook", post(hook)).with_state(hooks.clone()),
+		)
+		.into_future(),
+	);
+
+	let http = free_port();
+	let config = format!(
+		r#"
+[chain]
+url = "{url}"
+oracle_key = "//Eve"
+
+[store]
+path = "{store}"
+
+[http]
+listen = "127.0.0.1:{http}"
+
+[ocpp]
+listen = "127.0.0.1:{ocpp_port}"
+call_timeout_s = 5
+
+[[asset]]
+id = {battery_asset}
+modbus = {{ address = "{modbus_addr}", unit = 1, profile = "der704" }}
+
+[[asset]]
+id = {car_asset}
+ocpp = {{ charge_point = "V2G-1", password = "pw" }}
+
+[[webhook]]
+fsp = "{bob}"
+url = "{hook_url}"
+
+[[webhook]]
+fsp = "{charlie}"
+url = "{hook_url}"
+events = ["buy", "settlement"]
+"#,
+		store = dir.path().join("bridge.redb").display(),
+		bob = bob.public_key().to_account_id(),
+		charlie = charlie.public_key().to_account_id(),
+	);
+	let config_path = dir.path().join("bridge.toml");
+	std::fs::write(&config_path, config).unwrap();
+	let bridge_bin = PathBuf::from(env!("CARGO_BIN_EXE_flex-bridge"));
+	let args = ["--config".to_string(), config_path.display().to_string()];
+	let mut bridge = spawn(&bridge_bin, &args, dir.path().join("bridge-1.log"));
+
+	let (a, b) = tokio::join!(
+		submit(
+			&api,
+			runtime::transactions().flex_market().create_offer(offer(battery_asset)),
+			&bob
+		),
+		submit(
+			&api,
+			runtime::transactions().flex_market().create_offer(offer(car_asset)),
+			&charlie
+		)
+	);
+	drop((a, b));
+	// The off-chain worker may have proposed the same match already; either way one is stored.
+	let at = api.at_current_block().await.unwrap();
+	let _ = at
+		.transactions()
+		.sign_and_submit_then_watch_default(
+			&runtime::transactions().flex_market().match_request(request),
+			&dave,
+		)
+		.await
+		.unwrap()
+		.wait_for_finalized_success()
+		.await;
+	submit(&api, runtime::transactions().flex_market().accept_match(request), &dave).await;
+	assert!(Clock::real_now_ms() < start, "the market setup ran past the window start");
+
+	// Kill the bridge 50 s into the window and start it again 5 s later.
+	clock.sleep_until(start + 50_000).await;
+	let first_log = bridge.log();
+	assert!(first_log.contains("fill contracted"), "bridge log:\n{first_log}");
+	let _ = bridge.0.kill();
+	let _ = bridge.0.wait();
+	tokio::time::sleep(Duration::from_secs(5)).await;
+	bridge = spawn(&bridge_bin, &args, dir.path().join("bridge-2.log"));
+
+	// Wait for both reports and both settlements on chain.
+	let deadline = Instant::now() + Duration::from_secs(300);
+	let events = loop {
+		let events = market_events(&api).await;
+		if events.iter().filter(|(n, _)| n == "FillSettled").count() >= 2 {
+			break events;
+		}
+		assert!(
+			Instant::now() < deadline,
+			"no settlement in time\n--- bridge 1 ---\n{first_log}\n--- bridge 2 ---\n{}",
+			bridge.log()
+		);
+		tokio::time::sleep(Duration::from_secs(3)).await;
+	};
+	let field = |v: &subxt::dynamic::Value, name: &str| -> u128 {
+		let text = v.to_string();
+		let at = text.find(&format!("{name}: ")).unwrap_or_else(|| panic!("{name} in {text}"));
+		text[at + name.len() + 2..]
+			.chars()
+			.take_while(|c| c.is_ascii_digit())
+			.collect::<String>()
+			.parse()
+			.unwrap()
+	};
+	let reports: Vec<_> = events.iter().filter(|(n, _)| n == "DeliveryReported").collect();
+	assert_eq!(reports.len(), 2, "exactly one report per fill: {reports:?}");
+	let mut delivered = BTreeMap::new();
+	for (_, v) in &reports {
+		delivered.insert(field(v, "asset") as u32, field(v, "delivered_wh") as u64);
+	}
+	let battery_wh = delivered[&battery_asset];
+	let car_wh = delivered[&car_asset];
+	println!("battery delivered {battery_wh} Wh of 333 Wh, V2G {car_wh} Wh of 333 Wh");
+	assert!((245..=251).contains(&battery_wh), "battery {battery_wh} Wh");
+	assert!((290..=301).contains(&car_wh), "V2G {car_wh} Wh");
+	for (_, v) in events.iter().filter(|(n, _)| n == "FillSettled") {
+		let asset = field(v, "asset") as u32;
+		assert_eq!(field(v, "delivered_wh") as u64, delivered[&asset]);
+		assert_eq!(
+			field(v, "paid"),
+			delivered[&asset] as u128 * PRICE / 1000,
+			"paid by delivered energy"
+		);
+	}
+	let b = bat.lock().unwrap().storage.clone();
+	assert!(
+		(b.soc_percent() - 20.0).abs() < 0.05,
+		"battery stopped at its floor: {} %",
+		b.soc_percent()
+	);
+
+	// The second bridge resumed the running fills; its log says so.
+	let second_log = bridge.log();
+	assert!(second_log.contains("resuming"), "bridge 2 log:\n{second_log}");
+	assert!(second_log.contains("delivery reported"), "bridge 2 log:\n{second_log}");
+	// Metrics and views over HTTP.
+	let metrics = reqwest::get(format!("http://127.0.0.1:{http}/metrics"))
+		.await
+		.unwrap()
+		.text()
+		.await
+		.unwrap();
+	assert!(metrics.contains("flexbridge_reports_pending 0"), "{metrics}");
+	assert!(metrics.contains("flexbridge_devices_connected 2"), "{metrics}");
+	let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/health"))
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	assert_eq!(health["status"], "ok");
+	let views: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/dispatches"))
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	assert_eq!(views["reports"].as_array().unwrap().len(), 2);
+
+	// Webhooks: Bob hears everything about his battery, Charlie only buy and settlement.
+	tokio::time::sleep(Duration::from_secs(3)).await;
+	let got = hooks.0.lock().unwrap().clone();
+	let count =
+		|fsp: &str, ev: &str| got.iter().filter(|h| h["fsp"] == fsp && h["event"] == ev).count();
+	let (bob_id, charlie_id) = (
+		flex_bridge::chain::ss58::encode(&bob.public_key().0, 7171),
+		flex_bridge::chain::ss58::encode(&charlie.public_key().0, 7171),
+	);
+	for ev in ["match", "buy", "dispatch", "settlement"] {
+		assert!(count(&bob_id, ev) >= 1, "Bob's {ev} webhook: {got:?}");
+	}
+	assert_eq!(count(&charlie_id, "buy"), 1, "{got:?}");
+	assert_eq!(count(&charlie_id, "settlement"), 1, "{got:?}");
+	assert_eq!(count(&charlie_id, "dispatch"), 0, "{got:?}");
+	drop(node);
+}
