@@ -11,7 +11,7 @@ source scripts/env.sh
 count=${COUNT:-1000}
 scale=${SCALE:-10}
 seconds=${SECONDS_RUN:-120}
-cargo build --release -p flex-bridge --bins
+cargo build --release --workspace --bins
 bin="$CARGO_TARGET_DIR/release"
 work=$(mktemp -d)
 base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

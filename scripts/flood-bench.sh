@@ -7,7 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 node="$CARGO_TARGET_DIR/release/flexchain-node"
-[ -x "$node" ] || cargo build --release -p flexchain-node
+[ -x "$node" ] || cargo build --release --workspace --bins
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)

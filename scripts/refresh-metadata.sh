@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 node="$CARGO_TARGET_DIR/release/flexchain-node"
-[ -x "$node" ] || cargo build --release -p flexchain-node
+[ -x "$node" ] || cargo build --release --workspace --bins
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp)
 "$node" --dev --tmp --rpc-port "$port" --port 0 --no-prometheus --no-telemetry >"$log" 2>&1 &

@@ -10,6 +10,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 ./scripts/setup.sh
-echo "[run] building the node (release; the first build takes about 20 minutes on 2 cores)"
-cargo build --release -p flexchain-node
+echo "[run] building the node and the bridge (release; the first build takes about 25 minutes on 2 cores)"
+cargo build --release --workspace --bins
 exec ./scripts/dev-chain.sh "$@"

@@ -209,7 +209,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 
 	// A 2-minute window on minute boundaries, like the pilot's 16:00-16:45.
 	let now = Clock::real_now_ms();
-	let start = (now + 100_000).div_ceil(60_000) * 60_000;
+	let start = (now + 120_000).div_ceil(60_000) * 60_000;
 	let end = start + 120_000;
 	let window = || t::Window { start, end };
 	let request = t::RequestSpec {
