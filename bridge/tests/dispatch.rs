@@ -133,7 +133,14 @@ async fn a_battery_offline_mid_window_reverts_and_is_paid_for_what_it_metered() 
 	println!("battery offline 5 min: delivered {} Wh (device exported {exported:.0} Wh), {} samples, {} attempts", report.delivered_wh, report.samples, report.attempts);
 	assert_eq!(report.state, ReportState::Posted);
 	assert_eq!(report.attempts, 3, "two failures, then posted");
-	assert!((report.delivered_wh as f64 - exported.floor()).abs() <= 1.0);
+	// What the device exported, less the few Wh it ran between the window's last
+	// reading and the release (milliseconds of real time are seconds at 300x).
+	let after_end = exported.floor() - report.delivered_wh as f64;
+	assert!(
+		(-1.0..=15.0).contains(&after_end),
+		"device {exported} Wh, report {} Wh",
+		report.delivered_wh
+	);
 	assert!(report.delivered_wh < 7_209, "the outage cost delivery: {}", report.delivered_wh);
 	assert!(report.delivered_wh > 6_400, "{}", report.delivered_wh);
 	assert!(d.metrics.readings_failed.load(Ordering::Relaxed) >= 3);
