@@ -37,20 +37,6 @@ pub trait Ledger: Send + Sync + 'static {
 	) -> BoxFuture<'_, Result<ReportOutcome, String>>;
 }
 
-impl Ledger for crate::chain::Chain {
-	fn report(
-		&self,
-		request: u32,
-		fill: u32,
-		delivered_wh: u64,
-		root: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, String>> {
-		Box::pin(async move {
-			self.report_delivery(request, fill, delivered_wh, root).await.map_err(|e| e.to_string())
-		})
-	}
-}
-
 /// A device the bridge commands.
 #[derive(Clone)]
 pub enum DeviceLink {

@@ -52,12 +52,8 @@ struct Cli {
 async fn main() -> ExitCode {
 	let cli = Cli::parse();
 	tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).init();
-	if (cli.scale.is_nan() || cli.scale <= 0.0)
-		|| !(0.0..=100.0).contains(&cli.soc)
-		|| !(0.0..=100.0).contains(&cli.reserve)
-		|| cli.capacity_wh <= 0.0
-	{
-		eprintln!("error: --scale and --capacity-wh must be above 0, --soc and --reserve between 0 and 100");
+	if let Err(e) = flex_bridge::sim::check_args(cli.scale, cli.capacity_wh, cli.soc, cli.reserve) {
+		eprintln!("error: {e}");
 		return ExitCode::from(2);
 	}
 	let clock = Clock::scaled(cli.epoch_ms, cli.scale);
