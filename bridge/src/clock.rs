@@ -2,15 +2,19 @@
 //!
 //! Real deployments run at scale 1. The demo and the tests compress the pilot's
 //! 45-minute window into a few minutes by running every process on the same scaled
-//! clock: `market = epoch + (real - epoch) * scale`, all in Unix milliseconds.
+//! clock: `market = market_epoch + (real - epoch) * scale`, all in Unix milliseconds.
+//! The chain keeps the authoritative one (`FlexMarket::Clock`, set by governance);
+//! the bridge reads it from there and hands it to the simulators.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A possibly accelerated wall clock in Unix milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Clock {
-	/// The real instant (Unix ms) at which market time equals real time.
+	/// A real instant (Unix ms) ...
 	pub epoch_ms: u64,
+	/// ... and the market time at that instant.
+	pub market_epoch_ms: u64,
 	/// Market milliseconds per real millisecond (1.0 in production).
 	pub scale: f64,
 }
@@ -24,12 +28,19 @@ impl Default for Clock {
 impl Clock {
 	/// The real clock.
 	pub fn real() -> Self {
-		Self { epoch_ms: 0, scale: 1.0 }
+		Self { epoch_ms: 0, market_epoch_ms: 0, scale: 1.0 }
 	}
 
-	/// A clock running `scale` times faster than real time from `epoch_ms` on.
+	/// A clock running `scale` times faster than real time from `epoch_ms` on, when
+	/// it reads real time.
 	pub fn scaled(epoch_ms: u64, scale: f64) -> Self {
-		Self { epoch_ms, scale }
+		Self { epoch_ms, market_epoch_ms: epoch_ms, scale }
+	}
+
+	/// A clock that reads `market_epoch_ms` at real instant `epoch_ms` and runs
+	/// `scale` times faster than real time (the chain's `MarketClock`).
+	pub fn anchored(epoch_ms: u64, market_epoch_ms: u64, scale: f64) -> Self {
+		Self { epoch_ms, market_epoch_ms, scale }
 	}
 
 	/// Real Unix milliseconds now.
@@ -45,12 +56,12 @@ impl Clock {
 	/// Market time of a real instant.
 	pub fn market_of_real(&self, real_ms: u64) -> u64 {
 		let delta = real_ms as f64 - self.epoch_ms as f64;
-		(self.epoch_ms as f64 + delta * self.scale).max(0.0).round() as u64
+		(self.market_epoch_ms as f64 + delta * self.scale).max(0.0).round() as u64
 	}
 
 	/// Real instant of a market time.
 	pub fn real_of_market(&self, market_ms: u64) -> u64 {
-		let delta = market_ms as f64 - self.epoch_ms as f64;
+		let delta = market_ms as f64 - self.market_epoch_ms as f64;
 		(self.epoch_ms as f64 + delta / self.scale).max(0.0).round() as u64
 	}
 
@@ -75,10 +86,13 @@ impl Clock {
 
 	/// Describes the clock for logs and reports.
 	pub fn describe(&self) -> String {
-		if self.scale == 1.0 {
+		if self.scale == 1.0 && self.epoch_ms == self.market_epoch_ms {
 			"real time (scale 1)".into()
 		} else {
-			format!("market time at {}x real time from epoch {} ms", self.scale, self.epoch_ms)
+			format!(
+				"market time at {}x real time (market {} ms at real {} ms)",
+				self.scale, self.market_epoch_ms, self.epoch_ms
+			)
 		}
 	}
 }
@@ -94,6 +108,13 @@ mod tests {
 		assert_eq!(c.market_of_real(1_004_000), 1_060_000);
 		assert_eq!(c.real_of_market(1_060_000), 1_004_000);
 		assert_eq!(c.real_duration(Duration::from_secs(45 * 60)), Duration::from_secs(180));
+	}
+
+	#[test]
+	fn anchored_clock_goes_on_from_its_market_epoch() {
+		let c = Clock::anchored(1_000_000, 5_000_000, 15.0);
+		assert_eq!(c.market_of_real(1_004_000), 5_060_000);
+		assert_eq!(c.real_of_market(5_060_000), 1_004_000);
 	}
 
 	#[test]

@@ -28,9 +28,9 @@ fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
 pub struct Config {
 	/// The chain.
 	pub chain: ChainConfig,
-	/// The market clock.
+	/// A fixed market clock; without it the bridge runs on the chain's.
 	#[serde(default)]
-	pub clock: ClockConfig,
+	pub clock: Option<ClockConfig>,
 	/// Local state.
 	pub store: StoreConfig,
 	/// The HTTP endpoint for health, metrics and views.
@@ -66,7 +66,8 @@ fn default_url() -> String {
 	"ws://127.0.0.1:9944".into()
 }
 
-/// `[clock]`: market time, see [`Clock`].
+/// `[clock]`: a fixed market time, see [`Clock`], for running without a chain (load
+/// tests); the bridge otherwise takes the chain's `FlexMarket::Clock`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockConfig {
@@ -80,12 +81,6 @@ pub struct ClockConfig {
 
 fn one() -> f64 {
 	1.0
-}
-
-impl Default for ClockConfig {
-	fn default() -> Self {
-		Self { scale: 1.0, epoch_ms: 0 }
-	}
 }
 
 /// `[store]`.
@@ -295,9 +290,10 @@ impl Config {
 			},
 			_ => {},
 		}
-		if !(self.clock.scale.is_finite() && self.clock.scale > 0.0 && self.clock.scale <= 10_000.0)
-		{
-			return Err(err("clock.scale", "must be above 0 and at most 10000"));
+		if let Some(clock) = &self.clock {
+			if !(clock.scale.is_finite() && clock.scale > 0.0 && clock.scale <= 10_000.0) {
+				return Err(err("clock.scale", "must be above 0 and at most 10000"));
+			}
 		}
 		self.http.listen.parse::<SocketAddr>().map_err(|e| err("http.listen", e.to_string()))?;
 		self.ocpp.listen.parse::<SocketAddr>().map_err(|e| err("ocpp.listen", e.to_string()))?;
@@ -377,9 +373,9 @@ impl Config {
 		Ok(())
 	}
 
-	/// The market clock.
-	pub fn clock(&self) -> Clock {
-		Clock::scaled(self.clock.epoch_ms, self.clock.scale)
+	/// The fixed market clock, if the config sets one.
+	pub fn clock(&self) -> Option<Clock> {
+		self.clock.as_ref().map(|c| Clock::scaled(c.epoch_ms, c.scale))
 	}
 
 	/// The oracle's secret URI, from the config or its file.
@@ -453,7 +449,9 @@ events = ["match", "settlement"]
 	#[test]
 	fn a_good_config_parses_with_defaults() {
 		let c = Config::parse(GOOD).unwrap();
-		assert_eq!(c.clock().scale, 15.0);
+		assert_eq!(c.clock().unwrap().scale, 15.0);
+		let without = GOOD.replace("[clock]\nscale = 15.0\nepoch_ms = 1700000000000\n", "");
+		assert_eq!(Config::parse(&without).unwrap().clock(), None);
 		assert_eq!(c.http.listen, "127.0.0.1:9955");
 		assert_eq!(c.ocpp.call_timeout_s, 30);
 		let d = c.devices();

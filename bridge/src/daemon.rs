@@ -2,6 +2,7 @@
 
 use crate::{
 	chain::{Chain, MarketEvent, ReportOutcome},
+	clock::Clock,
 	config::{Config, Device},
 	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger, Stage},
 	http::{self, HttpState},
@@ -25,6 +26,8 @@ use tokio::net::TcpListener;
 
 /// Name of the store entry holding the last finalized block processed.
 pub const CURSOR: &str = "last_block";
+/// Store entries of the last market clock read from the chain.
+const CLOCK_KEYS: [&str; 3] = ["clock_epoch_ms", "clock_market_epoch_ms", "clock_scale_milli"];
 
 /// A chain connection that reconnects when a call fails.
 pub struct ChainLink {
@@ -101,6 +104,12 @@ pub enum StartError {
 	/// The store cannot be opened.
 	#[error(transparent)]
 	Store(#[from] crate::store::StoreError),
+	/// The chain changed the market clock: restart to run on the new one.
+	#[error("the chain's market clock changed to {0}; restart the bridge to follow it")]
+	ClockChanged(String),
+	/// Asked to stop before the chain could be reached.
+	#[error("stopped while waiting for the chain")]
+	Stopped,
 	/// A listener cannot bind.
 	#[error("config: `{key}`: cannot listen on {addr}: {error}")]
 	Listen {
@@ -124,14 +133,24 @@ async fn bind(key: &'static str, addr: &str) -> Result<TcpListener, StartError> 
 /// Runs the bridge until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
 	let secret = config.oracle_secret()?;
-	let clock = config.clock();
 	let store = Arc::new(Store::open(&config.store.path)?);
 	let metrics = Arc::new(Metrics::default());
 	metrics.last_block.store(store.meta(CURSOR)?.unwrap_or(0), Ordering::Relaxed);
 	let notifier = Notifier::new(config.webhooks.clone(), Duration::from_secs(1));
 	let up = Arc::new(AtomicBool::new(false));
 	let chain = Arc::new(ChainLink::new(config.chain.url.clone(), secret, up.clone()));
-	tracing::info!(target: "bridge", "clock: {}", clock.describe());
+	tokio::pin!(shutdown);
+	let fixed = config.clock();
+	let clock = match fixed {
+		Some(c) => {
+			tracing::info!(target: "bridge", "clock from the config: {}", c.describe());
+			c
+		},
+		None => tokio::select! {
+			c = chain_clock(&chain, &store) => c?,
+			_ = &mut shutdown => return Err(StartError::Stopped),
+		},
+	};
 
 	let chargers: Vec<_> = config
 		.devices()
@@ -182,6 +201,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 		notifier: notifier.clone(),
 		devices: devices.clone(),
 		chain_up: up.clone(),
+		clock,
 	};
 	tasks.spawn(async move {
 		if let Err(e) = axum::serve(http_listener, http::router(state)).await {
@@ -217,45 +237,130 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 			}
 		}
 	}
-	tasks.spawn(follow(chain.clone(), dispatcher.clone(), devices.clone(), config.assets.clone()));
+	let (clock_tx, mut clock_rx) = tokio::sync::mpsc::channel(1);
+	let follower = Follower {
+		chain: chain.clone(),
+		dispatcher: dispatcher.clone(),
+		devices: devices.clone(),
+		assets: config.assets.clone(),
+		clock: fixed.is_none().then_some((clock, clock_tx)),
+	};
+	tasks.spawn(follower.follow());
 
-	shutdown.await;
+	let result = tokio::select! {
+		_ = &mut shutdown => Ok(()),
+		Some(changed) = clock_rx.recv() => Err(StartError::ClockChanged(changed)),
+	};
 	tracing::info!(target: "bridge", "stopping; running dispatches resume at the next start");
 	tasks.shutdown().await;
+	result
+}
+
+/// The chain's market clock, kept in the store so that a restart without the chain
+/// runs on the last one seen; waits for the chain if there is none yet.
+async fn chain_clock(chain: &ChainLink, store: &Store) -> Result<Clock, StartError> {
+	let stored = || -> Result<Option<Clock>, StartError> {
+		let mut v = [0u64; 3];
+		for (i, key) in CLOCK_KEYS.iter().enumerate() {
+			let Some(x) = store.meta(key)? else { return Ok(None) };
+			v[i] = x;
+		}
+		Ok(Some(Clock::anchored(v[0], v[1], v[2] as f64 / 1_000.0)))
+	};
+	let mut waited = 0u32;
+	loop {
+		let read = match chain.get().await {
+			Ok(c) => c.market_clock().await.map_err(|e| e.to_string()),
+			Err(e) => Err(e),
+		};
+		match read {
+			Ok(clock) => {
+				save_clock(store, &clock)?;
+				tracing::info!(target: "bridge", "clock from the chain: {}", clock.describe());
+				return Ok(clock);
+			},
+			Err(e) => {
+				chain.reset().await;
+				if let Some(clock) = stored()? {
+					tracing::warn!(target: "bridge", "chain unreachable ({e}); last clock seen: {}", clock.describe());
+					return Ok(clock);
+				}
+				if waited.is_multiple_of(15) {
+					tracing::warn!(target: "bridge", "waiting for the chain to read the market clock: {e}");
+				}
+				waited += 1;
+				tokio::time::sleep(Duration::from_secs(2)).await;
+			},
+		}
+	}
+}
+
+fn save_clock(store: &Store, clock: &Clock) -> Result<(), crate::store::StoreError> {
+	let values = [clock.epoch_ms, clock.market_epoch_ms, (clock.scale * 1_000.0).round() as u64];
+	for (key, value) in CLOCK_KEYS.iter().zip(values) {
+		store.set_meta(key, value)?;
+	}
 	Ok(())
 }
 
-/// Follows finalized blocks from the stored cursor on, acting on market events.
-async fn follow(
+/// Follows finalized blocks and acts on market events.
+struct Follower {
 	chain: Arc<ChainLink>,
 	dispatcher: Dispatcher,
 	devices: Arc<BTreeMap<u32, DeviceLink>>,
 	assets: Vec<crate::config::AssetConfig>,
-) {
-	let store = dispatcher.store.clone();
-	loop {
-		let step = async {
-			let c = chain.get().await?;
-			let finalized = c.finalized().await.map_err(|e| e.to_string())?;
-			let mut cursor = store.meta(CURSOR).map_err(|e| e.to_string())?.unwrap_or(0);
-			while cursor < finalized {
-				let n = cursor + 1;
-				for event in c.events(n).await.map_err(|e| e.to_string())? {
-					handle(&c, n, event, &dispatcher, &devices, &assets).await?;
-				}
-				store.set_meta(CURSOR, n).map_err(|e| e.to_string())?;
-				dispatcher.metrics.last_block.store(n, Ordering::Relaxed);
-				cursor = n;
+	/// The chain's clock the bridge runs on, and where to say it changed (none when
+	/// the config fixes the clock).
+	clock: Option<(Clock, tokio::sync::mpsc::Sender<String>)>,
+}
+
+impl Follower {
+	/// Follows finalized blocks from the stored cursor on; returns when the chain's
+	/// clock changed.
+	async fn follow(self) {
+		let store = self.dispatcher.store.clone();
+		let chain = self.chain.clone();
+		loop {
+			match self.step(&store).await {
+				Ok(true) => return,
+				Ok(false) => tokio::time::sleep(Duration::from_millis(1_000)).await,
+				Err(e) => {
+					tracing::warn!(target: "chain", "following the chain failed: {e}; retrying");
+					chain.reset().await;
+					tokio::time::sleep(Duration::from_secs(2)).await;
+				},
 			}
-			Ok::<(), String>(())
-		};
-		if let Err(e) = step.await {
-			tracing::warn!(target: "chain", "following the chain failed: {e}; retrying");
-			chain.reset().await;
-			tokio::time::sleep(Duration::from_secs(2)).await;
-		} else {
-			tokio::time::sleep(Duration::from_millis(1_000)).await;
 		}
+	}
+
+	/// Processes the finalized blocks not yet seen; `true` when the clock changed.
+	async fn step(&self, store: &Store) -> Result<bool, String> {
+		let c = self.chain.get().await?;
+		let finalized = c.finalized().await.map_err(|e| e.to_string())?;
+		let mut cursor = store.meta(CURSOR).map_err(|e| e.to_string())?.unwrap_or(0);
+		while cursor < finalized {
+			let n = cursor + 1;
+			let mut clock_set = false;
+			for event in c.events(n).await.map_err(|e| e.to_string())? {
+				if matches!(event, MarketEvent::ClockSet { .. }) {
+					clock_set = true;
+				}
+				handle(&c, n, event, &self.dispatcher, &self.devices, &self.assets).await?;
+			}
+			store.set_meta(CURSOR, n).map_err(|e| e.to_string())?;
+			self.dispatcher.metrics.last_block.store(n, Ordering::Relaxed);
+			cursor = n;
+			if let (true, Some((running, changed))) = (clock_set, &self.clock) {
+				let now = c.market_clock().await.map_err(|e| e.to_string())?;
+				if now != *running {
+					save_clock(store, &now).map_err(|e| e.to_string())?;
+					tracing::error!(target: "bridge", "the chain's market clock changed: {}", now.describe());
+					let _ = changed.send(now.describe()).await;
+					return Ok(true);
+				}
+			}
+		}
+		Ok(false)
 	}
 }
 
@@ -361,6 +466,9 @@ async fn handle(
 					"paid": paid.to_string(), "penalty": penalty.to_string(), "refunded": refunded.to_string(),
 				}),
 			});
+		},
+		MarketEvent::ClockSet { scale } => {
+			tracing::info!(target: "chain", block, scale, "market clock set");
 		},
 	}
 	Ok(())

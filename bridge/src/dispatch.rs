@@ -59,10 +59,7 @@ impl DeviceLink {
 				d.lock().await.set_power(watts, REVERT_S).await.map_err(|e| e.to_string())
 			},
 			DeviceLink::Ocpp { central, id } => {
-				if watts < 0.0 {
-					return Err("charging through OCPP is not offered by this bridge".into());
-				}
-				central.set_discharge(id, watts).await.map_err(|e| e.to_string())
+				central.set_power(id, watts).await.map_err(|e| e.to_string())
 			},
 		}
 	}
@@ -72,7 +69,7 @@ impl DeviceLink {
 		match self {
 			DeviceLink::Modbus(d) => d.lock().await.release().await.map_err(|e| e.to_string()),
 			DeviceLink::Ocpp { central, id } => {
-				central.set_discharge(id, 0.0).await.map_err(|e| e.to_string())
+				central.set_power(id, 0.0).await.map_err(|e| e.to_string())
 			},
 		}
 	}
@@ -430,7 +427,7 @@ impl Dispatcher {
 			Sample {
 				at_ms: metering::nearest_minute(s.timestamp_ms),
 				exported_wh: exported.round() as u64,
-				imported_wh: 0,
+				imported_wh: s.imported_wh.unwrap_or(0.0).round() as u64,
 				power_w: s.power_w.unwrap_or(0.0).round() as i64,
 				soc_permille: s.soc_percent.map(|p| (p * 10.0).round().clamp(0.0, 1000.0) as u16),
 			},

@@ -1,13 +1,21 @@
 //! The bridge's HTTP endpoint: `/health`, `/metrics` (Prometheus text) and JSON views
-//! of assets, dispatches and the command log.
+//! of assets, dispatches, the command log and each asset's meter samples.
 
 use crate::{
+	clock::Clock,
 	dispatch::{DeviceLink, Dispatch, Stage},
 	metrics::{Gauges, Metrics},
 	notify::Notifier,
 	store::{ReportState, Store},
 };
-use axum::{extract::State, http::header, response::IntoResponse, routing::get, Json, Router};
+use axum::{
+	extract::{Path, Query, State},
+	http::{header, StatusCode},
+	response::IntoResponse,
+	routing::get,
+	Json, Router,
+};
+use serde::Deserialize;
 use serde_json::json;
 use std::{
 	collections::BTreeMap,
@@ -27,6 +35,8 @@ pub struct HttpState {
 	pub devices: Arc<BTreeMap<u32, DeviceLink>>,
 	/// Whether the chain answered last time.
 	pub chain_up: Arc<std::sync::atomic::AtomicBool>,
+	/// The market clock the bridge runs on.
+	pub clock: Clock,
 }
 
 impl HttpState {
@@ -66,6 +76,9 @@ async fn health(State(s): State<HttpState>) -> impl IntoResponse {
 		"last_block": s.metrics.last_block.load(Ordering::Relaxed),
 		"devices_connected": g.devices_connected,
 		"devices_configured": g.devices_configured,
+		"market_time_ms": s.clock.now_ms(),
+		"clock_scale": s.clock.scale,
+		"clock": s.clock.describe(),
 	}))
 }
 
@@ -99,6 +112,27 @@ async fn dispatches(State(s): State<HttpState>) -> impl IntoResponse {
 	Json(json!({ "dispatches": d, "reports": reports }))
 }
 
+/// `?from=&to=`: market time range, Unix ms (default: everything).
+#[derive(Deserialize)]
+struct Range {
+	from: Option<u64>,
+	to: Option<u64>,
+}
+
+async fn samples(
+	State(s): State<HttpState>,
+	Path(asset): Path<u32>,
+	Query(r): Query<Range>,
+) -> impl IntoResponse {
+	if !s.devices.contains_key(&asset) {
+		return (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no asset {asset}") })));
+	}
+	match s.store.samples(asset, r.from.unwrap_or(0), r.to.unwrap_or(u64::MAX)) {
+		Ok(v) => (StatusCode::OK, Json(json!(v))),
+		Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() }))),
+	}
+}
+
 async fn commands(State(s): State<HttpState>) -> impl IntoResponse {
 	Json(s.store.commands(500).unwrap_or_default())
 }
@@ -111,5 +145,6 @@ pub fn router(state: HttpState) -> Router {
 		.route("/assets", get(assets))
 		.route("/dispatches", get(dispatches))
 		.route("/commands", get(commands))
+		.route("/samples/{asset}", get(samples))
 		.with_state(state)
 }

@@ -250,6 +250,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		unit_id: 1,
 		serial: "E2E-BAT".into(),
 		clock,
+		soc_model: Default::default(),
 	})));
 	tokio::spawn(battery::serve(modbus, bat.clone()));
 	let ocpp_port = free_port();

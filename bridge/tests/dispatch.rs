@@ -102,6 +102,7 @@ async fn a_battery_offline_mid_window_reverts_and_is_paid_for_what_it_metered() 
 		unit_id: 1,
 		serial: "D-BAT".into(),
 		clock,
+		soc_model: Default::default(),
 	})));
 	tokio::spawn(battery::serve(listener, bat.clone()));
 	let dir = tempfile::tempdir().unwrap();

@@ -77,6 +77,47 @@ async fn until(what: impl Fn() -> bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_fill_charges_the_car_and_meters_the_import_register() {
+	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
+	let (cs, mut events, url) = central(
+		vec![charger("V2G-DOWN", DischargeMode::NegativeWatts)],
+		clock,
+		Duration::from_secs(5),
+	)
+	.await;
+	let sim = ChargerSim::new(pilot_car(&url, "V2G-DOWN", clock));
+	tokio::spawn(sim.clone().run());
+	wait_for(&mut events, |e| matches!(e, ChargerEvent::Booted { .. })).await;
+	until(|| sim.state.lock().unwrap().aligned_measurands.len() == 4).await;
+
+	let start_ms = metering::minute_of(clock.now_ms()) + MINUTE_MS;
+	clock.sleep_until(start_ms).await;
+	// Charging is a positive limit in W: 6 kW into the car for 10 minutes = 1 kWh.
+	cs.set_power("V2G-DOWN", -6_000.0).await.unwrap();
+	assert_eq!(sim.state.lock().unwrap().storage.power_w, -6_000.0);
+	let schedule = cs.composite_schedule("V2G-DOWN", 600).await.unwrap();
+	let limit = &schedule.charging_schedule.unwrap().charging_schedule_period[0].limit;
+	assert_eq!(limit.to_string().parse::<f64>().unwrap(), 6_000.0);
+	let mut imported = Vec::new();
+	while let ChargerEvent::Meter { sample, .. } =
+		wait_for(&mut events, |e| matches!(e, ChargerEvent::Meter { .. })).await
+	{
+		if sample.clock_aligned && sample.timestamp_ms >= start_ms {
+			imported.push((sample.imported_wh.unwrap(), sample.exported_wh.unwrap()));
+		}
+		if sample.timestamp_ms >= start_ms + 10 * MINUTE_MS {
+			break;
+		}
+	}
+	cs.set_power("V2G-DOWN", 0.0).await.unwrap();
+	let charged = imported.last().unwrap().0 - imported.first().unwrap().0;
+	assert!((990.0..=1_010.0).contains(&charged), "charged {charged} Wh");
+	assert_eq!(imported.last().unwrap().1, imported.first().unwrap().1, "nothing exported");
+	let soc = sim.state.lock().unwrap().storage.soc_percent();
+	assert!((soc - (47.425 + 2.5)).abs() < 0.1, "SoC {soc}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pilot_car_discharges_to_its_floor_and_delivers_93_percent() {
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
 	let (cs, mut events, url) = central(
@@ -93,7 +134,7 @@ async fn pilot_car_discharges_to_its_floor_and_delivers_93_percent() {
 	let start_ms = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
 	let end_ms = start_ms + 45 * MINUTE_MS;
 	clock.sleep_until(start_ms).await;
-	cs.set_discharge("V2G-1", 10_000.0).await.unwrap();
+	cs.set_power("V2G-1", 10_000.0).await.unwrap();
 	assert_eq!(sim.state.lock().unwrap().storage.setpoint_w, 10_000.0);
 	let schedule = cs.composite_schedule("V2G-1", 2700).await.unwrap();
 	let limit = &schedule.charging_schedule.unwrap().charging_schedule_period[0].limit;
@@ -114,7 +155,7 @@ async fn pilot_car_discharges_to_its_floor_and_delivers_93_percent() {
 			break;
 		}
 	}
-	cs.set_discharge("V2G-1", 0.0).await.unwrap();
+	cs.set_power("V2G-1", 0.0).await.unwrap();
 	assert_eq!(sim.state.lock().unwrap().storage.setpoint_w, 0.0);
 	let delivered = registers.last().unwrap().1 - registers.first().unwrap().1;
 	println!(
@@ -150,7 +191,7 @@ async fn a_rebooted_charger_gets_its_profile_again_and_other_discharge_modes_wor
 	until(|| cs.connected().len() == 3).await;
 	for (s, id) in sims.iter().zip(["W", "AMPS", "DT"]) {
 		until(|| s.state.lock().unwrap().aligned_interval_s == 60).await;
-		cs.set_discharge(id, 10_000.0).await.unwrap();
+		cs.set_power(id, 10_000.0).await.unwrap();
 		let w = s.state.lock().unwrap().storage.setpoint_w;
 		assert!((w - 10_000.0).abs() < 25.0, "{id}: {w} W");
 	}
@@ -172,7 +213,7 @@ async fn a_rebooted_charger_gets_its_profile_again_and_other_discharge_modes_wor
 		|e| matches!(e, ChargerEvent::Meter { id, sample, .. } if id == "W" && !sample.clock_aligned),
 	)
 	.await;
-	assert!(matches!(cs.set_discharge("nobody", 1.0).await, Err(OcppError::Unknown(_))));
+	assert!(matches!(cs.set_power("nobody", 1.0).await, Err(OcppError::Unknown(_))));
 }
 
 type Ws =
@@ -276,7 +317,7 @@ async fn handshake_rules_framing_errors_and_one_call_at_a_time() {
 	assert!(matches!(t, Err(OcppError::Timeout(..))), "{t:?}");
 	// A charger that rejects the discharge profile: the command fails with the reason.
 	let c = cs.clone();
-	let set = tokio::spawn(async move { c.set_discharge("RAW", 5_000.0).await });
+	let set = tokio::spawn(async move { c.set_power("RAW", 5_000.0).await });
 	let call = loop {
 		let v = next_json(&mut ws).await;
 		if v[2] == "SetChargingProfile" {

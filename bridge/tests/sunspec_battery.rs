@@ -5,7 +5,7 @@
 use flex_bridge::{
 	clock::Clock,
 	metering::{self, Register, Sample, MINUTE_MS},
-	sim::battery::{self, Battery, BatteryConfig, SharedBattery},
+	sim::battery::{self, Battery, BatteryConfig, SharedBattery, SocModel},
 	store::Store,
 	sunspec::client::{ControlProfile, DeviceError, SunSpecDevice},
 };
@@ -30,6 +30,7 @@ fn pilot_battery(clock: Clock) -> BatteryConfig {
 		unit_id: 1,
 		serial: "PILOT-BAT".into(),
 		clock,
+		soc_model: Default::default(),
 	}
 }
 
@@ -88,7 +89,12 @@ async fn pilot_battery_stops_at_its_floor_and_delivers_96_percent() {
 	let samples = store.samples(1, start_ms, end_ms).unwrap();
 	let delivered = metering::delivered_wh(&samples, start_ms, end_ms, Register::Export);
 	println!("battery: {delivered} Wh of 7500 Wh contracted ({:.1} %), floor reached in minute {stopped_at:?}", delivered as f64 / 75.0);
-	assert_eq!(delivered, 7_209, "7.5 kWh contracted, 7.209 kWh above the 20 % floor");
+	// 7.209 kWh lie above the 20 % floor; the integer TotWhInj register and the
+	// 300x clock may cut the last watt-hour either side of a minute boundary.
+	assert!(
+		(7_205..=7_210).contains(&delivered),
+		"7.5 kWh contracted, 7.209 kWh above the 20 % floor: {delivered}"
+	);
 	assert!(matches!(stopped_at, Some(43..=45)), "{stopped_at:?}");
 	assert!(samples.len() >= 40, "{} samples", samples.len());
 	let b = battery.lock().unwrap();
@@ -138,4 +144,24 @@ async fn the_client_reconnects_with_backoff() {
 	let r = dev.reading().await.unwrap();
 	assert_eq!(r.exported_wh, 0);
 	assert!(dev.is_connected());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_of_charge_from_the_battery_base_model_802() {
+	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
+	let config = BatteryConfig { soc_model: SocModel::Battery802, ..pilot_battery(clock) };
+	let (addr, battery) = start(config).await;
+	let mut dev = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
+	let models = dev.discover().await.unwrap();
+	assert_eq!(models.0.keys().copied().collect::<Vec<_>>(), vec![1, 124, 701, 704, 802]);
+	let r = dev.reading().await.unwrap();
+	assert!((r.soc_percent.unwrap() - 73.4).abs() < 0.2, "{r:?}");
+	// The SoC follows the physics through model 802 as the battery discharges.
+	dev.set_power(10_000.0, 120).await.unwrap();
+	clock.sleep_until(clock.now_ms() + 100_000).await;
+	let r = dev.reading().await.unwrap();
+	let physics = battery.lock().unwrap().storage.soc_percent();
+	// 10 kW for 100 s is 278 Wh, 2.1 % of 13.5 kWh.
+	assert!((71.0..72.0).contains(&r.soc_percent.unwrap()), "{r:?}");
+	assert!((r.soc_percent.unwrap() - physics).abs() < 0.5, "{r:?} vs {physics}");
 }

@@ -26,6 +26,41 @@ pub fn merit_order(
 	Some(Solution { fills, score })
 }
 
+/// Takes offers in the given order, each as far as it fits what is `missing` and its
+/// group's `left` headroom: divisible ones cut (not below their minimum),
+/// all-or-nothing ones only whole. The rule the merit order and the solver's
+/// improvement steps share.
+pub(crate) fn take_greedily(
+	candidates: &[Candidate],
+	order: impl Iterator<Item = usize>,
+	left: &mut [u32],
+	missing: &mut u32,
+	fills: &mut Vec<Fill>,
+) {
+	for i in order {
+		if *missing == 0 {
+			break;
+		}
+		let c = &candidates[i];
+		let Some(free) = left.get(c.group).copied() else { continue };
+		let room = c.power_w.min(free).min(*missing);
+		let take = if c.all_or_nothing() {
+			if room >= c.power_w {
+				c.power_w
+			} else {
+				continue;
+			}
+		} else if room >= c.min_power_w.max(1) {
+			room
+		} else {
+			continue;
+		};
+		left[c.group] -= take;
+		*missing -= take;
+		fills.push(Fill { index: i, power_w: take });
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -76,40 +111,5 @@ mod tests {
 		let c = vec![cand(0, 15, 15, 1), cand(1, 10, 10, 9)];
 		let s = merit_order(&demand(10, false), &c, &[15, 10]).unwrap();
 		assert_eq!(s.fills, vec![Fill { index: 1, power_w: 10 }]);
-	}
-}
-
-/// Takes offers in the given order, each as far as it fits what is `missing` and its
-/// group's `left` headroom: divisible ones cut (not below their minimum),
-/// all-or-nothing ones only whole. The rule the merit order and the solver's
-/// improvement steps share.
-pub(crate) fn take_greedily(
-	candidates: &[Candidate],
-	order: impl Iterator<Item = usize>,
-	left: &mut [u32],
-	missing: &mut u32,
-	fills: &mut Vec<Fill>,
-) {
-	for i in order {
-		if *missing == 0 {
-			break;
-		}
-		let c = &candidates[i];
-		let Some(free) = left.get(c.group).copied() else { continue };
-		let room = c.power_w.min(free).min(*missing);
-		let take = if c.all_or_nothing() {
-			if room >= c.power_w {
-				c.power_w
-			} else {
-				continue;
-			}
-		} else if room >= c.min_power_w.max(1) {
-			room
-		} else {
-			continue;
-		};
-		left[c.group] -= take;
-		*missing -= take;
-		fills.push(Fill { index: i, power_w: take });
 	}
 }

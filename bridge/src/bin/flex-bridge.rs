@@ -50,6 +50,11 @@ async fn main() -> ExitCode {
 	};
 	match daemon::run(config, shutdown()).await {
 		Ok(()) => ExitCode::SUCCESS,
+		// EX_TEMPFAIL: a service manager restarts the bridge on the new clock.
+		Err(e @ daemon::StartError::ClockChanged(_)) => {
+			eprintln!("error: {e}");
+			ExitCode::from(75)
+		},
 		Err(e) => {
 			eprintln!("error: {e}");
 			ExitCode::from(2)

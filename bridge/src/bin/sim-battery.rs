@@ -4,7 +4,10 @@ use clap::Parser;
 use flex_bridge::{
 	clock::Clock,
 	metering::MINUTE_MS,
-	sim::battery::{self, Battery, BatteryConfig},
+	sim::{
+		battery::{self, Battery, BatteryConfig, SocModel},
+		SimArgs,
+	},
 };
 use std::{
 	process::ExitCode,
@@ -40,23 +43,24 @@ struct Cli {
 	/// Number of batteries, on consecutive ports from `--listen`'s (for load tests).
 	#[arg(long, default_value_t = 1)]
 	count: u16,
-	/// Market ms per real ms.
-	#[arg(long, default_value_t = 1.0)]
-	scale: f64,
-	/// Real Unix ms at which market time equals real time.
-	#[arg(long, default_value_t = 0)]
-	epoch_ms: u64,
+	/// Model carrying the state of charge besides 124: `713` (DER storage) or `802` (battery).
+	#[arg(long, value_enum, default_value = "713")]
+	soc_model: SocModel,
+	#[command(flatten)]
+	sim: SimArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
 	let cli = Cli::parse();
 	tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).init();
-	if let Err(e) = flex_bridge::sim::check_args(cli.scale, cli.capacity_wh, cli.soc, cli.reserve) {
+	if let Err(e) =
+		flex_bridge::sim::check_args(cli.sim.scale, cli.capacity_wh, cli.soc, cli.reserve)
+	{
 		eprintln!("error: {e}");
 		return ExitCode::from(2);
 	}
-	let clock = Clock::scaled(cli.epoch_ms, cli.scale);
+	let clock = cli.sim.clock();
 	let Ok(first) = cli.listen.parse::<std::net::SocketAddr>() else {
 		eprintln!("error: --listen must be host:port, got {}", cli.listen);
 		return ExitCode::from(2);
@@ -82,6 +86,7 @@ async fn main() -> ExitCode {
 			unit_id: cli.unit,
 			serial,
 			clock,
+			soc_model: cli.soc_model,
 		})));
 		status.get_or_insert_with(|| battery.clone());
 		servers.spawn(battery::serve(listener, battery));
@@ -94,6 +99,17 @@ async fn main() -> ExitCode {
 		clock.describe()
 	);
 	let status = status.expect("at least one battery");
+	{
+		let (sim, battery) = (cli.sim.clone(), status.clone());
+		tokio::spawn(async move {
+			sim.outage(|online| {
+				if let Ok(mut b) = battery.lock() {
+					b.set_online(online);
+				}
+			})
+			.await
+		});
+	}
 	tokio::spawn(async move {
 		loop {
 			clock.sleep_until(Clock::next_aligned(clock.now_ms(), MINUTE_MS)).await;

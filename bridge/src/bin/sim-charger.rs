@@ -4,7 +4,10 @@ use clap::Parser;
 use flex_bridge::{
 	clock::Clock,
 	metering::MINUTE_MS,
-	sim::charger::{ChargerSim, ChargerSimConfig},
+	sim::{
+		charger::{ChargerSim, ChargerSimConfig},
+		SimArgs,
+	},
 };
 use std::process::ExitCode;
 
@@ -43,19 +46,17 @@ struct Cli {
 	/// `vendorId:messageId` of the discharge DataTransfer it understands.
 	#[arg(long)]
 	data_transfer: Option<String>,
-	/// Market ms per real ms.
-	#[arg(long, default_value_t = 1.0)]
-	scale: f64,
-	/// Real Unix ms at which market time equals real time.
-	#[arg(long, default_value_t = 0)]
-	epoch_ms: u64,
+	#[command(flatten)]
+	sim: SimArgs,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
 	let cli = Cli::parse();
 	tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new("info")).init();
-	if let Err(e) = flex_bridge::sim::check_args(cli.scale, cli.capacity_wh, cli.soc, cli.reserve) {
+	if let Err(e) =
+		flex_bridge::sim::check_args(cli.sim.scale, cli.capacity_wh, cli.soc, cli.reserve)
+	{
 		eprintln!("error: {e}");
 		return ExitCode::from(2);
 	}
@@ -67,7 +68,7 @@ async fn main() -> ExitCode {
 			return ExitCode::from(2);
 		},
 	};
-	let clock = Clock::scaled(cli.epoch_ms, cli.scale);
+	let clock = cli.sim.clock();
 	let sim = ChargerSim::new(ChargerSimConfig {
 		url: cli.url.clone(),
 		id: cli.id.clone(),
@@ -82,6 +83,10 @@ async fn main() -> ExitCode {
 		clock,
 	});
 	println!("sim-charger {}: connecting to {}, {}", cli.id, cli.url, clock.describe());
+	{
+		let (args, sim) = (cli.sim.clone(), sim.clone());
+		tokio::spawn(async move { args.outage(|online| sim.set_online(online)).await });
+	}
 	let status = sim.clone();
 	tokio::spawn(async move {
 		loop {

@@ -4,6 +4,7 @@
 
 pub mod ss58;
 
+use crate::clock::Clock;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use subxt::{utils::H256, OnlineClient, SubstrateConfig};
@@ -122,6 +123,11 @@ pub enum MarketEvent {
 		/// Returned to the DSO, plancks.
 		refunded: u128,
 	},
+	/// Governance changed the pace of the market clock.
+	ClockSet {
+		/// Market ms per chain ms.
+		scale: u32,
+	},
 }
 
 /// How a report submission ended.
@@ -206,6 +212,8 @@ impl Chain {
 					fill: r.fill,
 					delivered_wh: r.delivered_wh,
 				});
+			} else if let Some(c) = e.decode_fields_as::<ev::ClockSet>() {
+				out.push(MarketEvent::ClockSet { scale: c.map_err(node)?.scale });
 			} else if let Some(s) = e.decode_fields_as::<ev::FillSettled>() {
 				let s = s.map_err(node)?;
 				out.push(MarketEvent::FillSettled {
@@ -267,6 +275,24 @@ impl Chain {
 			Some(v) => Ok(Some(v.decode().map_err(node)?.spec.min_soc_percent)),
 			None => Ok(None),
 		}
+	}
+
+	/// The market clock of the latest finalized block (real time when the chain has
+	/// none set).
+	pub async fn market_clock(&self) -> Result<Clock, ChainError> {
+		let at = self.api.at_current_block().await.map_err(node)?;
+		let value = at
+			.storage()
+			.try_fetch(runtime::storage().flex_market().clock(), ())
+			.await
+			.map_err(node)?;
+		Ok(match value {
+			Some(v) => {
+				let c = v.decode().map_err(node)?;
+				Clock::anchored(c.chain_ms, c.market_ms, c.scale as f64)
+			},
+			None => Clock::real(),
+		})
 	}
 
 	/// Posts a delivery report and waits until it is finalized.

@@ -443,7 +443,7 @@ impl CentralSystem {
 		}
 		let active = self.0.active.lock().expect("not poisoned").get(id).copied();
 		if let Some(watts) = active {
-			match self.send_discharge(id, watts).await {
+			match self.send_setpoint(id, watts).await {
 				Ok(()) => tracing::info!(target: "ocpp", %id, watts, "active setpoint sent again"),
 				Err(e) => {
 					tracing::warn!(target: "ocpp", %id, "could not restore the setpoint: {e}")
@@ -603,7 +603,8 @@ impl CentralSystem {
 			("ClockAlignedDataInterval", self.0.meter_interval_s.to_string()),
 			(
 				"MeterValuesAlignedData",
-				"Energy.Active.Export.Register,Power.Active.Export,SoC".to_string(),
+				"Energy.Active.Export.Register,Energy.Active.Import.Register,Power.Active.Export,SoC"
+					.to_string(),
 			),
 		];
 		for (key, value) in settings {
@@ -628,19 +629,19 @@ impl CentralSystem {
 		Ok(())
 	}
 
-	/// Commands discharge at `watts` (0 clears the profile) and remembers it, so a
-	/// reconnecting charger gets it again.
-	pub async fn set_discharge(&self, id: &str, watts: f64) -> Result<(), OcppError> {
+	/// Commands `watts`: positive discharges (export), negative charges, 0 clears the
+	/// profile. Remembers it, so a reconnecting charger gets it again.
+	pub async fn set_power(&self, id: &str, watts: f64) -> Result<(), OcppError> {
 		self.charger(id)?;
-		if watts > 0.0 {
+		if watts != 0.0 {
 			self.0.active.lock().expect("not poisoned").insert(id.into(), watts);
 		} else {
 			self.0.active.lock().expect("not poisoned").remove(id);
 		}
-		self.send_discharge(id, watts).await
+		self.send_setpoint(id, watts).await
 	}
 
-	async fn send_discharge(&self, id: &str, watts: f64) -> Result<(), OcppError> {
+	async fn send_setpoint(&self, id: &str, watts: f64) -> Result<(), OcppError> {
 		let charger = self.charger(id)?.clone();
 		match &charger.discharge {
 			DischargeMode::DataTransfer { vendor_id, message_id } => {
@@ -659,7 +660,7 @@ impl CentralSystem {
 				}
 				Ok(())
 			},
-			_ if watts <= 0.0 => {
+			_ if watts == 0.0 => {
 				let req =
 					ClearChargingProfileRequest { id: Some(PROFILE_ID), ..Default::default() };
 				let r: ClearChargingProfileResponse =

@@ -13,6 +13,8 @@ pub struct MeterSample {
 	pub timestamp_ms: u64,
 	/// `Energy.Active.Export.Register` in Wh.
 	pub exported_wh: Option<f64>,
+	/// `Energy.Active.Import.Register` in Wh.
+	pub imported_wh: Option<f64>,
 	/// `Power.Active.Export` in W.
 	pub power_w: Option<f64>,
 	/// `SoC` in percent.
@@ -46,6 +48,15 @@ fn number(v: &SampledValue) -> Result<f64, MeterError> {
 		.ok_or_else(|| MeterError::NotANumber(v.value.clone()))
 }
 
+fn energy_wh(v: &SampledValue, measurand: &'static str) -> Result<f64, MeterError> {
+	let factor = match v.unit {
+		None | Some(UnitOfMeasure::Wh) => 1.0,
+		Some(UnitOfMeasure::KWh) => 1000.0,
+		Some(ref u) => return Err(MeterError::WrongUnit { measurand, unit: u.clone() }),
+	};
+	Ok(number(v)? * factor)
+}
+
 /// Reads every `MeterValue` of a request; values of other measurands are skipped.
 pub fn samples(req: &MeterValuesRequest) -> Result<Vec<MeterSample>, MeterError> {
 	let mut out = Vec::with_capacity(req.meter_value.len());
@@ -58,17 +69,10 @@ pub fn samples(req: &MeterValuesRequest) -> Result<Vec<MeterSample>, MeterError>
 			s.clock_aligned |= v.context == Some(ReadingContext::SampleClock);
 			match v.measurand {
 				Some(Measurand::EnergyActiveExportRegister) => {
-					let factor = match v.unit {
-						None | Some(UnitOfMeasure::Wh) => 1.0,
-						Some(UnitOfMeasure::KWh) => 1000.0,
-						Some(ref u) => {
-							return Err(MeterError::WrongUnit {
-								measurand: "Energy.Active.Export.Register",
-								unit: u.clone(),
-							})
-						},
-					};
-					s.exported_wh = Some(number(v)? * factor);
+					s.exported_wh = Some(energy_wh(v, "Energy.Active.Export.Register")?);
+				},
+				Some(Measurand::EnergyActiveImportRegister) => {
+					s.imported_wh = Some(energy_wh(v, "Energy.Active.Import.Register")?);
 				},
 				Some(Measurand::PowerActiveExport) => {
 					let factor = match v.unit {

@@ -8,7 +8,7 @@
 use crate::{
 	clock::Clock,
 	sim::physics::Storage,
-	sunspec::map::{self, common, der_control, der_measure, der_storage, storage},
+	sunspec::map::{self, battery, common, der_control, der_measure, der_storage, storage},
 };
 use std::{
 	future::{ready, Ready},
@@ -43,6 +43,20 @@ pub struct BatteryConfig {
 	pub serial: String,
 	/// The market clock.
 	pub clock: Clock,
+	/// Where it publishes its state of charge besides model 124.
+	pub soc_model: SocModel,
+}
+
+/// The model carrying the state of charge (besides 124's `ChaState`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SocModel {
+	/// Model 713, DER storage capacity.
+	#[default]
+	#[value(name = "713")]
+	DerStorage713,
+	/// Model 802, battery base model.
+	#[value(name = "802")]
+	Battery802,
 }
 
 /// Start addresses of each model's id register.
@@ -54,7 +68,7 @@ pub struct Layout {
 	pub measure: u16,
 	/// Model 704.
 	pub control: u16,
-	/// Model 713.
+	/// Model 713 or 802.
 	pub capacity: u16,
 	/// Model 124.
 	pub storage: u16,
@@ -63,12 +77,16 @@ pub struct Layout {
 }
 
 impl Layout {
-	fn new() -> Self {
+	fn new(soc_model: SocModel) -> Self {
 		let common = map::BASE_ADDRESS + 2;
 		let measure = common + 2 + common::LEN;
 		let control = measure + 2 + der_measure::LEN;
 		let capacity = control + 2 + der_control::LEN;
-		let storage = capacity + 2 + der_storage::LEN;
+		let storage = capacity
+			+ 2 + match soc_model {
+			SocModel::DerStorage713 => der_storage::LEN,
+			SocModel::Battery802 => battery::LEN,
+		};
 		let end = storage + 2 + storage::LEN;
 		Self { common, measure, control, capacity, storage, end }
 	}
@@ -97,7 +115,7 @@ impl Battery {
 			config.reserve_soc_percent / 100.0,
 			now,
 		);
-		let layout = Layout::new();
+		let layout = Layout::new(config.soc_model);
 		let mut regs = vec![0u16; (layout.end + 2 - map::BASE_ADDRESS) as usize];
 		let mut b =
 			Self { config, layout, regs: Vec::new(), storage, revert_at_ms: None, online: true };
@@ -127,13 +145,25 @@ impl Battery {
 		self.put(l.measure + der_measure::TOT_WH_SF, &[0]);
 		self.put(l.control, &[der_control::ID, der_control::LEN]);
 		self.put(l.control + der_control::WSET_SF, &[0]);
-		self.put(l.capacity, &[der_storage::ID, der_storage::LEN]);
-		self.put(
-			l.capacity + der_storage::WH_RTG,
-			&[(self.config.capacity_wh / 10.0).round() as u16],
-		);
-		self.put(l.capacity + der_storage::WH_SF, &[1]);
-		self.put(l.capacity + der_storage::PCT_SF, &[PCT_SF as u16]);
+		let wh_rtg = (self.config.capacity_wh / 10.0).round() as u16;
+		match self.config.soc_model {
+			SocModel::DerStorage713 => {
+				self.put(l.capacity, &[der_storage::ID, der_storage::LEN]);
+				self.put(l.capacity + der_storage::WH_RTG, &[wh_rtg]);
+				self.put(l.capacity + der_storage::WH_SF, &[1]);
+				self.put(l.capacity + der_storage::PCT_SF, &[PCT_SF as u16]);
+			},
+			SocModel::Battery802 => {
+				self.put(l.capacity, &[battery::ID, battery::LEN]);
+				self.put(l.capacity + battery::WH_RTG, &[wh_rtg]);
+				self.put(l.capacity + battery::WH_RTG_SF, &[1]);
+				self.put(l.capacity + battery::SOC_SF, &[PCT_SF as u16]);
+				self.put(
+					l.capacity + battery::SOC_RSV_MIN,
+					&[map::unapply(self.config.reserve_soc_percent, PCT_SF as i32) as u16],
+				);
+			},
+		}
 		self.put(l.storage, &[storage::ID, storage::LEN]);
 		self.put(
 			l.storage + storage::W_CHA_MAX,
@@ -182,7 +212,11 @@ impl Battery {
 		self.put(l.measure + der_measure::TOT_WH_INJ, &map::uint64_regs(exp));
 		self.put(l.measure + der_measure::TOT_WH_ABS, &map::uint64_regs(imp));
 		let soc_raw = map::unapply(soc, PCT_SF as i32) as u16;
-		self.put(l.capacity + der_storage::SOC, &[soc_raw]);
+		let soc_at = match self.config.soc_model {
+			SocModel::DerStorage713 => der_storage::SOC,
+			SocModel::Battery802 => battery::SOC,
+		};
+		self.put(l.capacity + soc_at, &[soc_raw]);
 		self.put(l.storage + storage::CHA_STATE, &[soc_raw]);
 	}
 
@@ -348,6 +382,7 @@ mod tests {
 			unit_id: 1,
 			serial: "B-1".into(),
 			clock: Clock::real(),
+			soc_model: Default::default(),
 		})
 	}
 

@@ -2,7 +2,8 @@
 //!
 //! It boots, starts a transaction for the plugged-in car, sends heartbeats and
 //! clock-aligned meter values, and discharges when a charging profile with a negative
-//! limit (W or A) or the configured vendor `DataTransfer` asks it to. A lost
+//! limit (W or A) or the configured vendor `DataTransfer` asks it to (a positive limit
+//! charges the car). A lost
 //! connection is retried with backoff; physics keep running meanwhile.
 
 use crate::{
@@ -298,11 +299,13 @@ impl ChargerSim {
 		}
 	}
 
-	/// Exported energy (Wh), power (W) and SoC (%) at market time now.
-	fn snapshot(&self) -> (f64, f64, f64) {
+	/// Power (W, export positive), exported and imported energy (Wh) and SoC (%) at
+	/// market time now.
+	fn snapshot(&self) -> (f64, f64, f64, f64) {
 		let mut s = self.state.lock().expect("not poisoned");
 		s.storage.advance(self.config.clock.now_ms());
-		(s.storage.power_w, s.storage.exported_wh, s.storage.soc_percent())
+		let st = &s.storage;
+		(st.power_w, st.exported_wh, st.imported_wh, st.soc_percent())
 	}
 
 	async fn send_meter(
@@ -312,7 +315,7 @@ impl ChargerSim {
 		at_ms: u64,
 		context: &str,
 	) -> anyhow::Result<()> {
-		let (power, exported, soc) = self.snapshot();
+		let (power, exported, imported, soc) = self.snapshot();
 		let (measurands, tx) = {
 			let s = self.state.lock().expect("not poisoned");
 			(s.aligned_measurands.clone(), s.transaction)
@@ -321,6 +324,12 @@ impl ChargerSim {
 		let mut values = Vec::new();
 		if want("Energy.Active.Export.Register") {
 			values.push(json!({"value": format!("{}", exported.floor() as u64), "context": context, "measurand": "Energy.Active.Export.Register", "unit": "Wh"}));
+		}
+		if want("Energy.Active.Import.Register") {
+			values.push(json!({"value": format!("{}", imported.floor() as u64), "context": context, "measurand": "Energy.Active.Import.Register", "unit": "Wh"}));
+		}
+		if want("Power.Active.Import") {
+			values.push(json!({"value": format!("{:.0}", (-power).max(0.0)), "context": context, "measurand": "Power.Active.Import", "unit": "W"}));
 		}
 		if want("Power.Active.Export") {
 			values.push(json!({"value": format!("{:.0}", power.max(0.0)), "context": context, "measurand": "Power.Active.Export", "unit": "W"}));
@@ -337,10 +346,12 @@ impl ChargerSim {
 		Ok(())
 	}
 
+	/// Sets the car's power: positive discharges, negative charges.
 	fn command(&self, watts: f64, profile: Option<i32>) {
 		let mut s = self.state.lock().expect("not poisoned");
 		let now = self.config.clock.now_ms();
-		s.storage.command(now, watts.clamp(0.0, self.config.max_power_w), None);
+		let max = self.config.max_power_w;
+		s.storage.command(now, watts.clamp(-max, max), None);
 		s.profile = profile;
 	}
 
@@ -377,7 +388,8 @@ impl ChargerSim {
 				{
 					return Ok(json!({"status": "Rejected"}));
 				}
-				self.command(-watts.min(0.0), Some(p.charging_profile_id));
+				// A negative limit discharges, a positive one charges the car.
+				self.command(-watts, Some(p.charging_profile_id));
 				Ok(json!({"status": "Accepted"}))
 			},
 			"ClearChargingProfile" => {
@@ -411,7 +423,13 @@ impl ChargerSim {
 						Err(_) => "Rejected",
 					},
 					"MeterValuesAlignedData" => {
-						let known = ["Energy.Active.Export.Register", "Power.Active.Export", "SoC"];
+						let known = [
+							"Energy.Active.Export.Register",
+							"Energy.Active.Import.Register",
+							"Power.Active.Export",
+							"Power.Active.Import",
+							"SoC",
+						];
 						let list: Vec<String> =
 							req.value.split(',').map(|m| m.trim().to_string()).collect();
 						if list.iter().all(|m| known.contains(&m.as_str())) {
@@ -449,7 +467,7 @@ impl ChargerSim {
 				let data: DischargeData =
 					serde_json::from_str(req.data.as_deref().unwrap_or(""))
 						.map_err(|e| (ErrorCode::FormationViolation, e.to_string()))?;
-				self.command(data.watts as f64, (data.watts > 0).then_some(0));
+				self.command(data.watts as f64, (data.watts != 0).then_some(0));
 				Ok(json!({"status": "Accepted"}))
 			},
 			other => Err((ErrorCode::NotImplemented, format!("{other} is not implemented"))),

@@ -4,6 +4,47 @@ pub mod battery;
 pub mod charger;
 pub mod physics;
 
+use crate::clock::Clock;
+
+/// Clock and outage arguments both simulators take.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimArgs {
+	/// Market ms per real ms.
+	#[arg(long, default_value_t = 1.0)]
+	pub scale: f64,
+	/// A real instant, Unix ms ...
+	#[arg(long, default_value_t = 0)]
+	pub epoch_ms: u64,
+	/// ... and the market time then (default: the same).
+	#[arg(long)]
+	pub market_epoch_ms: Option<u64>,
+	/// Drop off the network at this market time, Unix ms.
+	#[arg(long)]
+	pub offline_at_ms: Option<u64>,
+	/// For this long, market seconds.
+	#[arg(long, default_value_t = 300)]
+	pub offline_for_s: u64,
+}
+
+impl SimArgs {
+	/// The market clock these arguments describe.
+	pub fn clock(&self) -> Clock {
+		Clock::anchored(self.epoch_ms, self.market_epoch_ms.unwrap_or(self.epoch_ms), self.scale)
+	}
+
+	/// Runs `set_online(false)` at the outage's start and `set_online(true)` at its end.
+	pub async fn outage(&self, set_online: impl Fn(bool)) {
+		let Some(at) = self.offline_at_ms else { return };
+		let clock = self.clock();
+		clock.sleep_until(at).await;
+		println!("simulated outage: offline for {} market seconds", self.offline_for_s);
+		set_online(false);
+		clock.sleep_until(at + self.offline_for_s * 1_000).await;
+		println!("simulated outage over: back online");
+		set_online(true);
+	}
+}
+
 /// Checks the storage and clock arguments both simulators take.
 pub fn check_args(
 	scale: f64,

@@ -3,7 +3,7 @@
 //! Every call runs under a timeout; a transport failure drops the connection and the
 //! next call reconnects after a backoff that doubles up to a ceiling.
 
-use crate::sunspec::map::{self, der_control, der_measure, der_storage, storage};
+use crate::sunspec::map::{self, battery, der_control, der_measure, der_storage, storage};
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 use tokio::time::{timeout, Instant};
@@ -281,6 +281,12 @@ impl SunSpecDevice {
 				self.read(c + der_storage::SOC, der_storage::PCT_SF - der_storage::SOC + 1).await?;
 			match (map::uint16(r[0]), map::sf(r[(der_storage::PCT_SF - der_storage::SOC) as usize]))
 			{
+				(Some(v), Some(sf)) => Some(map::apply(v, sf)),
+				_ => None,
+			}
+		} else if let Ok(b) = models.start(battery::ID) {
+			let r = self.read(b + battery::SOC, battery::SOC_SF - battery::SOC + 1).await?;
+			match (map::uint16(r[0]), map::sf(r[(battery::SOC_SF - battery::SOC) as usize])) {
 				(Some(v), Some(sf)) => Some(map::apply(v, sf)),
 				_ => None,
 			}

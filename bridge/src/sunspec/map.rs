@@ -84,6 +84,24 @@ pub mod der_storage {
 	pub const PCT_SF: u16 = 8;
 }
 
+/// Model 802, battery base model (offsets from the id register).
+pub mod battery {
+	/// Model id.
+	pub const ID: u16 = 802;
+	/// Length without header.
+	pub const LEN: u16 = 62;
+	/// Energy rating in Wh.
+	pub const WH_RTG: u16 = 3;
+	/// Minimum reserve in percent (writable).
+	pub const SOC_RSV_MIN: u16 = 10;
+	/// State of charge in percent.
+	pub const SOC: u16 = 11;
+	/// Scale factor of `WH_RTG`.
+	pub const WH_RTG_SF: u16 = 53;
+	/// Scale factor of the state-of-charge points.
+	pub const SOC_SF: u16 = 56;
+}
+
 /// Model 124, basic storage controls.
 pub mod storage {
 	/// Model id.

@@ -376,6 +376,16 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn set_clock() {
+		let origin = T::GovernanceOrigin::try_successful_origin().unwrap();
+		set_time::<T>(T0);
+		Clock::<T>::put(MarketClock { chain_ms: T0 - MINUTE, market_ms: T0, scale: 15 });
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, 60);
+		assert_eq!(Pallet::<T>::now(), T0 + 15 * MINUTE);
+	}
+
+	#[benchmark]
 	fn expire_request() {
 		let (dso, _) = dso::<T>();
 		let id = proposed::<T>(&dso, 1);

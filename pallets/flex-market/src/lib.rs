@@ -35,6 +35,7 @@ pub mod assets;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 pub mod buying;
+pub mod clock;
 pub mod delivery;
 #[cfg(any(test, feature = "try-runtime"))]
 pub mod invariants;
@@ -333,6 +334,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type AgendaCursor<T> = StorageValue<_, u64, OptionQuery>;
 
+	/// How market time runs against the chain's timestamp; unset means the same.
+	#[pallet::storage]
+	pub type Clock<T> = StorageValue<_, MarketClock, OptionQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -600,6 +605,13 @@ pub mod pallet {
 			/// The parameters now in force.
 			params: ParamsOf<T>,
 		},
+		/// Governance changed the pace of the market's clock.
+		ClockSet {
+			/// Market ms per chain ms from now on.
+			scale: u32,
+			/// Market time when the change took effect (Unix ms).
+			market_now: Moment,
+		},
 	}
 
 	#[pallet::error]
@@ -712,6 +724,8 @@ pub mod pallet {
 		TooLong,
 		/// An arithmetic overflow.
 		Overflow,
+		/// The clock's scale must be from 1 to `MAX_CLOCK_SCALE`.
+		ClockScaleOutOfRange,
 	}
 
 	#[pallet::hooks]
@@ -1005,12 +1019,17 @@ pub mod pallet {
 			Self::deposit_event(Event::ParamsSet { params });
 			Ok(())
 		}
-	}
 
-	impl<T: Config> Pallet<T> {
-		/// The market's clock: unix ms from the chain's timestamp.
-		pub fn now() -> Moment {
-			T::Time::now().as_millis() as Moment
+		/// Run market time `scale` times as fast as the chain's timestamp from now on
+		/// (1 = real time). For demonstrations and test networks; market time never
+		/// jumps or goes back.
+		///
+		/// Origin: governance.
+		#[pallet::call_index(21)]
+		#[pallet::weight(T::WeightInfo::set_clock())]
+		pub fn set_clock(origin: OriginFor<T>, scale: u32) -> DispatchResult {
+			T::GovernanceOrigin::ensure_origin(origin)?;
+			Self::do_set_clock(scale).map(|_| ())
 		}
 	}
 }

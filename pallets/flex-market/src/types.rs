@@ -540,6 +540,37 @@ pub struct MarketParams<Balance> {
 	pub solution_margin: Perbill,
 }
 
+/// How market time runs: `market = market_ms + (chain − chain_ms) × scale`, where
+/// `chain` is the chain's timestamp (all Unix ms).
+#[derive(
+	Clone,
+	Copy,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct MarketClock {
+	/// Chain time at which this pace took effect.
+	pub chain_ms: Moment,
+	/// Market time at that instant.
+	pub market_ms: Moment,
+	/// Market ms per chain ms.
+	pub scale: u32,
+}
+
+impl MarketClock {
+	/// Market time at chain time `chain` (chain times before `chain_ms` map to `market_ms`).
+	pub fn market_of(&self, chain: Moment) -> Moment {
+		let elapsed = chain.saturating_sub(self.chain_ms);
+		self.market_ms.saturating_add(elapsed.saturating_mul(self.scale as Moment))
+	}
+}
+
 /// Housekeeping the market does on its own when its time comes.
 #[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
 pub enum Task {

@@ -60,6 +60,7 @@ pub trait WeightInfo {
 	fn report_delivery() -> Weight;
 	fn settle(f: u32, ) -> Weight;
 	fn set_params() -> Weight;
+	fn set_clock() -> Weight;
 	fn expire_request() -> Weight;
 	fn expire_offer() -> Weight;
 	fn prune(f: u32, ) -> Weight;
@@ -239,6 +240,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		// Minimum execution time: 5_575_000 picoseconds.
 		Weight::from_parts(8_898_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(T::DbWeight::get().writes(1))
+	}
+	fn set_clock() -> Weight {
+		Weight::from_parts(12_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1517))
+			.saturating_add(T::DbWeight::get().reads(2))
 			.saturating_add(T::DbWeight::get().writes(1))
 	}
 	fn expire_request() -> Weight {
@@ -421,6 +428,12 @@ impl WeightInfo for () {
 	fn set_params() -> Weight {
 		Weight::from_parts(8_898_000, 0)
 			.saturating_add(Weight::from_parts(0, 0))
+			.saturating_add(ParityDbWeight::get().writes(1))
+	}
+	fn set_clock() -> Weight {
+		Weight::from_parts(12_000_000, 0)
+			.saturating_add(Weight::from_parts(0, 1517))
+			.saturating_add(ParityDbWeight::get().reads(2))
 			.saturating_add(ParityDbWeight::get().writes(1))
 	}
 	fn expire_request() -> Weight {

@@ -1,5 +1,6 @@
 //! Tests of the market, the pilot first.
 
+mod clock;
 mod errors;
 mod lifecycle;
 mod offchain;

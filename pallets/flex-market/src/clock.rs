@@ -1,0 +1,37 @@
+//! The market's clock: the chain's timestamp, or a governance-set multiple of it.
+//!
+//! Real networks run at scale 1. A demonstration or a test chain can run market
+//! time faster than the chain's (the pilot's 45-minute window in three minutes at
+//! 15x); the bridge and the simulators read the same [`MarketClock`] from storage,
+//! so every party agrees on market time.
+
+use crate::{pallet::*, MarketClock, Moment};
+use frame_support::{pallet_prelude::*, traits::UnixTime};
+
+/// Fastest the market clock may run against the chain's timestamp.
+pub const MAX_CLOCK_SCALE: u32 = 3_600;
+
+impl<T: Config> Pallet<T> {
+	/// The market's time now, Unix ms.
+	pub fn now() -> Moment {
+		let chain = T::Time::now().as_millis() as Moment;
+		match Clock::<T>::get() {
+			Some(clock) => clock.market_of(chain),
+			None => chain,
+		}
+	}
+
+	/// Runs market time `scale` times as fast as the chain's from now on. Market time
+	/// goes on from where it is, so it never jumps or runs backwards.
+	pub fn do_set_clock(scale: u32) -> Result<MarketClock, DispatchError> {
+		ensure!((1..=MAX_CLOCK_SCALE).contains(&scale), Error::<T>::ClockScaleOutOfRange);
+		let clock = MarketClock {
+			chain_ms: T::Time::now().as_millis() as Moment,
+			market_ms: Self::now(),
+			scale,
+		};
+		Clock::<T>::put(clock);
+		Self::deposit_event(Event::ClockSet { scale, market_now: clock.market_ms });
+		Ok(clock)
+	}
+}
