@@ -425,16 +425,23 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 		)));
 	}
 	all(round).await?;
-	say("the DSO matches (merit order) and buys the match; the cost goes into escrow");
-	match m
-		.submit("match_request", runtime::transactions().flex_market().match_request(request), &dso)
-		.await
-	{
-		Ok(_) => say("  merit order match proposed"),
-		// The node's off-chain solver proposes during the minutes before gate closure.
-		Err(e) if e.to_string().contains("NotBetter") => say(
-			"  the off-chain solver's match is already stored and at least as cheap: keeping it",
-		),
+	say("the DSO matches and buys the match; the cost goes into escrow");
+	// The node's off-chain solver proposes during the minutes before gate closure; the
+	// DSO runs the merit order itself only when there is no proposal yet (a call that
+	// fails still pays for its full weight).
+	let proposed = m.has_proposal(request).await?;
+	let matched = match proposed {
+		true => Err(anyhow::anyhow!("NotBetter: a proposal is stored")),
+		false => {
+			let call = runtime::transactions().flex_market().match_request(request);
+			m.submit("match_request", call, &dso).await
+		},
+	};
+	match matched {
+		Ok(_) => say("  the chain's merit order proposed the match"),
+		Err(e) if e.to_string().contains("NotBetter") => {
+			say("  the off-chain solver's match is stored and at least as cheap: keeping it")
+		},
 		Err(e) => return Err(e),
 	}
 	let bought = m

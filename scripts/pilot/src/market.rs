@@ -107,6 +107,16 @@ impl Market {
 			.sum())
 	}
 
+	/// Whether a match is proposed for `request` (by the off-chain solver or a call).
+	pub async fn has_proposal(&self, request: u32) -> Result<bool> {
+		let at = self.api.at_current_block().await?;
+		let p = at
+			.storage()
+			.try_fetch(runtime::storage().flex_market().proposals(), (request,))
+			.await?;
+		Ok(p.is_some())
+	}
+
 	/// The market clock of the latest finalized block.
 	pub async fn clock(&self) -> Result<Clock> {
 		let at = self.api.at_current_block().await?;
