@@ -183,7 +183,6 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		penalty_threshold: Perbill(0),
 		penalty_rate: Perbill(0),
 		request_deposit: UNIT / 10,
-		offer_deposit: UNIT / 100,
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill(0),

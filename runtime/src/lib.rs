@@ -132,9 +132,9 @@ pub type UncheckedExtrinsic =
 /// What is signed in a transaction.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Migrations besides the pallets' own.
-#[allow(unused_parens)]
-type Migrations = ();
+/// Storage migrations run at the next runtime upgrade (each checks the pallet's
+/// on-chain storage version, so it runs once).
+type Migrations = (pallet_flex_market::migrations::v2::MigrateV1ToV2<Runtime>,);
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -40,6 +40,7 @@ pub mod delivery;
 #[cfg(any(test, feature = "try-runtime"))]
 pub mod invariants;
 pub mod matching;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -48,6 +49,7 @@ pub mod requests;
 pub mod roles;
 pub mod runtime_api;
 pub mod settlement;
+pub mod sweep;
 #[cfg(test)]
 mod tests;
 pub mod types;
@@ -127,7 +129,7 @@ pub mod pallet {
 	>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -333,6 +335,10 @@ pub mod pallet {
 	/// The first minute of the agenda not yet worked off.
 	#[pallet::storage]
 	pub type AgendaCursor<T> = StorageValue<_, u64, OptionQuery>;
+
+	/// Where the book sweep goes on (the raw storage key of the last entry it saw).
+	#[pallet::storage]
+	pub type BookSweep<T> = StorageValue<_, BoundedVec<u8, ConstU32<128>>, OptionQuery>;
 
 	/// How market time runs against the chain's timestamp; unset means the same.
 	#[pallet::storage]
@@ -731,7 +737,8 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			Self::work_off_agenda(remaining)
+			let used = Self::work_off_agenda(remaining);
+			used.saturating_add(Self::sweep_book(remaining.saturating_sub(used)))
 		}
 
 		fn offchain_worker(n: BlockNumberFor<T>) {
@@ -898,7 +905,8 @@ pub mod pallet {
 			Self::do_cancel_request(who, request)
 		}
 
-		/// Offer an asset's power for a window; holds the offer deposit.
+		/// Offer an asset's power for a window. It stays in the book until matched,
+		/// withdrawn, or its window starts (then the book sweep drops it).
 		///
 		/// Origin: the asset's owner, a registered FSP.
 		#[pallet::call_index(12)]
@@ -922,7 +930,7 @@ pub mod pallet {
 			Self::do_update_offer(who, offer, spec)
 		}
 
-		/// Withdraw an open offer; returns its deposit.
+		/// Withdraw an open offer.
 		///
 		/// Origin: the offer's FSP.
 		#[pallet::call_index(14)]

@@ -49,7 +49,6 @@ parameter_types! {
 		penalty_threshold: Perbill::zero(),
 		penalty_rate: Perbill::zero(),
 		request_deposit: UNIT / 10,
-		offer_deposit: UNIT / 100,
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT / 10,
 		solution_margin: Perbill::zero(),

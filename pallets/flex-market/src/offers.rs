@@ -1,25 +1,24 @@
 //! FSP offers: post, edit, withdraw; the book they stand in while open.
 
-use crate::{pallet::*, AssetStatus, Offer, OfferId, OfferStatus, Task};
+use crate::{pallet::*, AssetStatus, Offer, OfferId, OfferStatus};
 use frame_support::{ensure, pallet_prelude::*};
 use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
-	/// Posts an offer of `fsp` for one of its prequalified assets.
+	/// Posts an offer of `fsp` for one of its prequalified assets. No deposit: the
+	/// FSP and the asset hold theirs, the book is bounded, and the book sweep drops the
+	/// offer once its window starts.
 	pub fn do_create_offer(fsp: T::AccountId, spec: OfferSpecOf<T>) -> DispatchResult {
 		ensure!(Fsps::<T>::contains_key(&fsp), Error::<T>::NotFsp);
 		let location = Self::check_offer_spec(&fsp, &spec)?;
-		let deposit = Params::<T>::get().offer_deposit;
-		Self::hold_deposit(&fsp, deposit)?;
 		let id = NextOfferId::<T>::get();
 		NextOfferId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
-		Self::schedule(spec.window.start, Task::ExpireOffer(id))?;
 		let offer = Offer {
 			fsp: fsp.clone(),
 			location,
 			spec: spec.clone(),
 			status: OfferStatus::Open,
-			deposit,
+			deposit: Zero::zero(),
 		};
 		Self::put_in_book(id, &offer)?;
 		Offers::<T>::insert(id, offer);
@@ -31,9 +30,6 @@ impl<T: Config> Pallet<T> {
 	pub fn do_update_offer(fsp: T::AccountId, id: OfferId, spec: OfferSpecOf<T>) -> DispatchResult {
 		let mut offer = Self::open_offer_of(&fsp, id)?;
 		let location = Self::check_offer_spec(&fsp, &spec)?;
-		if spec.window.start != offer.spec.window.start {
-			Self::schedule(spec.window.start, Task::ExpireOffer(id))?;
-		}
 		Self::take_out_of_book(id, &offer);
 		offer.location = location;
 		offer.spec = spec.clone();
@@ -43,7 +39,7 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Withdraws an open offer and returns its deposit.
+	/// Withdraws an open offer (and returns the deposit of one posted before v2).
 	pub fn do_cancel_offer(fsp: T::AccountId, id: OfferId) -> DispatchResult {
 		let offer = Self::open_offer_of(&fsp, id)?;
 		Self::remove_open_offer(id, &offer);

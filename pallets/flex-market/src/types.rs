@@ -379,7 +379,8 @@ pub struct Offer<AccountId, Balance> {
 	pub spec: OfferSpec<Balance>,
 	/// Where it is in its life.
 	pub status: OfferStatus,
-	/// Deposit held from the FSP while the offer is open.
+	/// Deposit held from the FSP while the offer is open: only offers posted before
+	/// storage version 2 have one; it is returned when they leave the book.
 	pub deposit: Balance,
 }
 
@@ -530,8 +531,6 @@ pub struct MarketParams<Balance> {
 	pub penalty_rate: Perbill,
 	/// Held from the DSO per request until it finishes.
 	pub request_deposit: Balance,
-	/// Held from the FSP per offer while it is open.
-	pub offer_deposit: Balance,
 	/// Held from the owner per asset while it is registered.
 	pub asset_deposit: Balance,
 	/// Held from an FSP while registered.
@@ -578,7 +577,8 @@ pub enum Task {
 	CloseGate(RequestId),
 	/// Expire the request if its window started without an accepted match.
 	ExpireRequest(RequestId),
-	/// Drop the offer from the book if its window started while it was still open.
+	/// Drop the offer from the book if its window started while it was still open
+	/// (scheduled by storage version 1; the book sweep does this since version 2).
 	ExpireOffer(OfferId),
 	/// Settle the request's accepted match.
 	Settle(RequestId),

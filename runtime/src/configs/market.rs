@@ -22,7 +22,6 @@ parameter_types! {
 		penalty_threshold: Perbill::zero(),
 		penalty_rate: Perbill::zero(),
 		request_deposit: 100 * MILLI_UNIT,
-		offer_deposit: 10 * MILLI_UNIT,
 		asset_deposit: 100 * MILLI_UNIT,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill::zero(),

@@ -226,7 +226,6 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 		penalty_threshold: Perbill(threshold * 10_000_000),
 		penalty_rate: Perbill(rate * 10_000_000),
 		request_deposit: UNIT / 10,
-		offer_deposit: UNIT / 100,
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill(0),

@@ -19,7 +19,7 @@ fn deposits_are_held_and_returned() {
 		let (battery, _) = pilot_assets();
 		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit + p.asset_deposit);
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
-		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit + p.asset_deposit + p.offer_deposit);
+		assert_eq!(deposit_held(BATTERY_OWNER), p.fsp_deposit + p.asset_deposit);
 		assert_ok!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 0));
 		assert!(Offers::<Test>::get(0).is_none());
 		assert_ok!(FlexMarket::deregister_asset(s(BATTERY_OWNER), battery));
@@ -241,5 +241,75 @@ fn total_issuance_is_unchanged_by_a_whole_market_day() {
 		advance_to(WINDOW_END + 8 * 24 * 60 * MINUTE);
 		assert!(Requests::<Test>::get(0).is_none());
 		assert_eq!(Balances::total_issuance(), issuance);
+	});
+}
+
+#[test]
+fn the_book_sweep_expires_started_offers_a_bounded_step_at_a_time() {
+	use frame_support::{traits::Get, weights::Weight};
+	new_test_ext().execute_with(|| {
+		let (battery, v2g) = pilot_assets();
+		for _ in 0..2 {
+			assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
+			assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
+		}
+		let mut later = pilot_offer(battery);
+		later.window = Window { start: WINDOW_END, end: WINDOW_END + 45 * MINUTE };
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), later));
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Up)), 5);
+		set_now(WINDOW_START);
+		// Room for the cursor and two entries: two looked at, the cursor kept.
+		let db: frame_support::weights::RuntimeDbWeight =
+			<Test as frame_system::Config>::DbWeight::get();
+		let step = <() as WeightInfo>::expire_offer();
+		let limit = db.reads_writes(2, 1).saturating_add(step.saturating_mul(2));
+		let used = FlexMarket::sweep_book(limit);
+		assert!(used.all_lte(limit));
+		// The book is walked in key (hash) order: the later offer may be among the two.
+		let left = BookSize::<Test>::get((ESKISEHIR, Direction::Up));
+		assert!(left == 3 || left == 4, "{left}");
+		assert!(BookSweep::<Test>::get().is_some());
+		// The next block goes on from there, reaches the end and starts over.
+		FlexMarket::sweep_book(Weight::MAX);
+		assert!(BookSweep::<Test>::get().is_none());
+		assert_eq!(BookSize::<Test>::get((ESKISEHIR, Direction::Up)), 1);
+		let expired =
+			market_events().iter().filter(|e| matches!(e, Event::OfferExpired { .. })).count();
+		assert_eq!(expired, 4);
+		// The offer for the later window stays in the book.
+		assert_eq!(Offers::<Test>::get(4).unwrap().status, OfferStatus::Open);
+		assert_eq!(Assets::<Test>::get(battery).unwrap().open_offers, 1);
+	});
+}
+
+#[test]
+fn migration_to_v2_keeps_every_parameter_but_the_offer_deposit() {
+	use crate::migrations::v2::{MigrateV1ToV2, ParamsV1};
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		let old = ParamsV1 {
+			settlement_grace_ms: 20 * MINUTE,
+			retention_ms: 3 * 24 * 60 * MINUTE,
+			penalty_threshold: Perbill::from_percent(90),
+			penalty_rate: Perbill::from_percent(20),
+			request_deposit: 7,
+			offer_deposit: 8,
+			asset_deposit: 9,
+			fsp_deposit: 10,
+			solution_margin: Perbill::from_percent(1),
+		};
+		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
+		StorageVersion::new(1).put::<FlexMarket>();
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(FlexMarket::on_chain_storage_version(), 2);
+		let new = Params::<Test>::get();
+		assert_eq!(new, old.clone().upgraded());
+		assert_eq!((new.request_deposit, new.asset_deposit, new.fsp_deposit), (7, 9, 10));
+		assert_eq!(new.penalty_threshold, Perbill::from_percent(90));
+		// A second run finds version 2 and changes nothing.
+		Params::<Test>::mutate(|p| p.fsp_deposit = 11);
+		MigrateV1ToV2::<Test>::on_runtime_upgrade();
+		assert_eq!(Params::<Test>::get().fsp_deposit, 11);
 	});
 }
