@@ -48,3 +48,5 @@ for version in (16, 15, 14):
 else:
     sys.exit("[metadata] the runtime offers no metadata version 14 to 16")
 PY
+# The subxt macro reads the file at compile time; make cargo rebuild its module.
+touch bridge/src/chain/mod.rs

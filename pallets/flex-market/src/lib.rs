@@ -75,6 +75,7 @@ pub mod pallet {
 	use crate::types::Task;
 	use alloc::vec::Vec;
 	use frame_support::{
+		dispatch::WithPostDispatchInfo,
 		pallet_prelude::*,
 		traits::{
 			fungible::{Inspect, Mutate, MutateHold},
@@ -952,8 +953,15 @@ pub mod pallet {
 			request: RequestId,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let book = Self::do_match_request(who, request)?;
-			Ok(Some(T::WeightInfo::match_request(book)).into())
+			// A refused call pays for the book it read, not for the largest book.
+			let book = Requests::<T>::get(request)
+				.map(|r| BookSize::<T>::get((r.spec.location, r.spec.direction)))
+				.unwrap_or(0);
+			let read = T::DbWeight::get().reads(2);
+			let used = Self::do_match_request(who, request).map_err(|e| {
+				e.with_weight(T::WeightInfo::match_request(book).saturating_add(read))
+			})?;
+			Ok(Some(T::WeightInfo::match_request(used).saturating_add(read)).into())
 		}
 
 		/// Propose an externally computed match (a list of offers and the power taken from

@@ -20,7 +20,7 @@ fn advance_market(market: u64, scale: u64) {
 		System::set_block_number(n);
 		FlexMarket::on_idle(n, Weight::MAX);
 		FlexMarket::do_try_state().expect("invariants hold");
-		if AgendaCursor::<Test>::get().unwrap_or(0) >= market / agenda::BUCKET_MS {
+		if AgendaCursor::<Test>::get().is_none_or(|c| c >= market / agenda::BUCKET_MS) {
 			break;
 		}
 	}

@@ -104,7 +104,7 @@ fn wrong_role_for_each_call() {
 			E::NotRequestOwner
 		);
 		assert_noop!(FlexMarket::cancel_request(s(OTHER_DSO), 0), E::NotRequestOwner);
-		assert_noop!(FlexMarket::match_request(s(OTHER_DSO), 0), E::NotRequestOwner);
+		assert_match_refused!(FlexMarket::match_request(s(OTHER_DSO), 0), E::NotRequestOwner);
 		assert_noop!(FlexMarket::accept_match(s(OTHER_DSO), 0), E::NotRequestOwner);
 		// Another FSP cannot edit or cancel the offer.
 		assert_noop!(
@@ -131,7 +131,7 @@ fn unknown_ids() {
 		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(9)), E::UnknownAsset);
 		assert_noop!(FlexMarket::update_request(s(DSO), 9, pilot_request()), E::UnknownRequest);
 		assert_noop!(FlexMarket::cancel_request(s(DSO), 9), E::UnknownRequest);
-		assert_noop!(FlexMarket::match_request(s(DSO), 9), E::UnknownRequest);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 9), E::UnknownRequest);
 		assert_noop!(FlexMarket::accept_match(s(DSO), 9), E::UnknownRequest);
 		assert_noop!(
 			FlexMarket::submit_solution(s(STRANGER), 9, Default::default()),
@@ -302,11 +302,11 @@ fn gate_closure_and_window_start_close_the_book() {
 		// The DSO may still buy between gate closure and the window's start, not after.
 		advance_to(WINDOW_START);
 		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::WindowStarted);
-		assert_noop!(FlexMarket::match_request(s(DSO), 0), E::WindowStarted);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::WindowStarted);
 		// A minute later the agenda has expired it and returned the deposit.
 		advance_to(WINDOW_START + MINUTE);
 		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Expired);
-		assert_noop!(FlexMarket::match_request(s(DSO), 0), E::RequestNotOpen);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::RequestNotOpen);
 		assert_eq!(Balances::total_balance_on_hold(&DSO), 0);
 	});
 }
@@ -362,7 +362,7 @@ fn ineligible_offers_in_a_solution() {
 			E::AssetNotQualified
 		);
 		// The DSO's own merit order finds nothing eligible to cover the request.
-		assert_noop!(FlexMarket::match_request(s(DSO), 0), E::InsufficientCover);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::InsufficientCover);
 	});
 }
 
@@ -383,7 +383,7 @@ fn over_commitment_across_matches_is_refused() {
 		let fills: SolutionOf<Test> =
 			vec![ProposedFill { offer: 2, power_w: 5_000 }].try_into().unwrap();
 		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 1, fills), E::OverCommitted);
-		assert_noop!(FlexMarket::match_request(s(DSO), 1), E::InsufficientCover);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 1), E::InsufficientCover);
 	});
 }
 

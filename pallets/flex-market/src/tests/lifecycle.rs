@@ -137,7 +137,16 @@ fn a_better_solution_replaces_the_stored_one_and_a_worse_is_refused() {
 		assert_ok!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)));
 		assert_eq!(Proposals::<Test>::get(0).unwrap().submitter, STRANGER);
 		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)), Error::<Test>::NotBetter);
-		assert_noop!(FlexMarket::match_request(s(DSO), 0), Error::<Test>::NotBetter);
+		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), Error::<Test>::NotBetter);
+		// The refused call is charged for the book it read, not for the largest book.
+		let refused = FlexMarket::match_request(s(DSO), 0).unwrap_err();
+		let db = <<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
+			frame_support::weights::RuntimeDbWeight,
+		>>::get();
+		let book = BookSize::<Test>::get((ESKISEHIR, Direction::Up));
+		assert_eq!(book, 1);
+		let read = <Test as Config>::WeightInfo::match_request(book).saturating_add(db.reads(2));
+		assert_eq!(refused.post_info.actual_weight, Some(read));
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
 		// With a 60 % margin the cheaper offer (half the cost) is not enough...
 		let mut params = TestParams::get();

@@ -8,6 +8,15 @@ mod pilot;
 mod properties;
 
 use crate::{mock::*, *};
+
+/// A refused `match_request`: its error, no change of state (it still reports the
+/// weight of the book it read, so `assert_noop!` does not fit).
+macro_rules! assert_match_refused {
+	($call:expr, $err:expr) => {
+		frame_support::assert_storage_noop!(frame_support::assert_err_ignore_postinfo!($call, $err))
+	};
+}
+pub(crate) use assert_match_refused;
 use frame_support::assert_ok;
 
 /// 16:00 +03:00, the pilot's window start.
