@@ -426,22 +426,18 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 	all(round).await?;
 	say("the DSO matches and buys the match; the cost goes into escrow");
 	// The node's off-chain solver proposes during the minutes before gate closure; the
-	// DSO runs the merit order itself only when there is no proposal yet (a call that
-	// fails still pays for its full weight).
-	let proposed = m.has_proposal(request).await?;
-	let matched = match proposed {
-		true => Err(anyhow::anyhow!("NotBetter: a proposal is stored")),
-		false => {
-			let call = runtime::transactions().flex_market().match_request(request);
-			m.submit("match_request", call, &dso).await
-		},
-	};
-	match matched {
-		Ok(_) => say("  the chain's merit order proposed the match"),
-		Err(e) if e.to_string().contains("NotBetter") => {
-			say("  the off-chain solver's match is stored and at least as cheap: keeping it")
-		},
-		Err(e) => return Err(e),
+	// DSO runs the chain's merit order only when nothing is proposed yet.
+	let kept = "  the off-chain solver's match is stored and at least as cheap: keeping it";
+	if m.has_proposal(request).await? {
+		say(kept);
+	} else {
+		let call = runtime::transactions().flex_market().match_request(request);
+		match m.submit("match_request", call, &dso).await {
+			Ok(_) => say("  the chain's merit order proposed the match"),
+			// The solver's proposal landed in the meantime.
+			Err(e) if e.to_string().contains("NotBetter") => say(kept),
+			Err(e) => return Err(e),
+		}
 	}
 	let bought = m
 		.submit("accept_match", runtime::transactions().flex_market().accept_match(request), &dso)
