@@ -1,8 +1,12 @@
 //! Genesis presets: `development` (one validator, sudo, the pilot's cast ready) and
 //! `local_testnet` (three validators run by a DSO, an aggregator and a regulator;
-//! no sudo).
+//! no sudo). Both have the same council (Alice, Bob, Charlie) and technical
+//! committee (Dave, Eve, Ferdie), so governance works the same on either.
 
-use crate::{AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, UNIT};
+use crate::{
+	AccountId, BalancesConfig, CouncilConfig, RuntimeGenesisConfig, SudoConfig,
+	TechnicalCommitteeConfig, UNIT,
+};
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
 use pallet_flex_market::LocationId;
@@ -26,6 +30,12 @@ pub mod roles {
 	pub const ORACLE: Sr25519Keyring = Sr25519Keyring::Eve;
 	/// Validator and sudo key of the development chain.
 	pub const ROOT: Sr25519Keyring = Sr25519Keyring::Alice;
+	/// The council: the DSO's, an aggregator's and the regulator's representatives.
+	pub const COUNCIL: [Sr25519Keyring; 3] =
+		[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie];
+	/// The technical committee: the same organisations' engineers.
+	pub const TECHNICAL_COMMITTEE: [Sr25519Keyring; 3] =
+		[Sr25519Keyring::Dave, Sr25519Keyring::Eve, Sr25519Keyring::Ferdie];
 	/// The pilot's LV transformer area.
 	pub const PILOT_LOCATION: LocationId = 1;
 	/// Its name.
@@ -61,6 +71,15 @@ fn genesis(g: Genesis) -> Value {
 			authorities: g.authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
 		},
 		sudo: SudoConfig { key: g.sudo },
+		council: CouncilConfig {
+			members: roles::COUNCIL.iter().map(|k| k.to_account_id()).collect::<Vec<_>>(),
+		},
+		technical_committee: TechnicalCommitteeConfig {
+			members: roles::TECHNICAL_COMMITTEE
+				.iter()
+				.map(|k| k.to_account_id())
+				.collect::<Vec<_>>(),
+		},
 		flex_market: pallet_flex_market::GenesisConfig {
 			dsos: vec![(g.dso, vec![location], g.oracles)],
 			fsps: g.fsps,
@@ -129,7 +148,7 @@ pub fn preset_names() -> Vec<PresetId> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
 	use super::*;
 	use crate::{Runtime, System};
 	use frame_support::genesis_builder_helper::{build_state, get_preset as preset_json};
@@ -147,7 +166,7 @@ mod tests {
 	}
 
 	/// Storage built from preset `id` over the default genesis config.
-	fn build(id: &str) -> sp_io::TestExternalities {
+	pub(crate) fn build(id: &str) -> sp_io::TestExternalities {
 		let patch: Value = serde_json::from_slice(
 			&preset_json::<RuntimeGenesisConfig>(&Some(id.into()), get_preset)
 				.expect("preset exists"),
@@ -201,6 +220,19 @@ mod tests {
 			assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
 			assert_eq!(pallet_grandpa::Authorities::<Runtime>::get().len(), 3);
 			assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+			let members = |keys: [Sr25519Keyring; 3]| {
+				let mut accounts = keys.iter().map(|k| k.to_account_id()).collect::<Vec<_>>();
+				accounts.sort();
+				accounts
+			};
+			assert_eq!(
+				pallet_collective::Members::<Runtime, crate::configs::CouncilCollective>::get(),
+				members(roles::COUNCIL)
+			);
+			assert_eq!(
+				pallet_collective::Members::<Runtime, crate::configs::TechnicalCollective>::get(),
+				members(roles::TECHNICAL_COMMITTEE)
+			);
 			assert!(pallet_flex_market::Dsos::<Runtime>::contains_key(
 				Sr25519Keyring::Alice.to_account_id()
 			));

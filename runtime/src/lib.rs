@@ -1,5 +1,6 @@
 //! The Flexchain runtime: a FRAME runtime with Aura and GRANDPA consensus,
-//! balances with transaction fees, and the flexibility market.
+//! balances with transaction fees, governance by a council and a technical
+//! committee, and the flexibility market.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 // `construct_runtime` and `impl_runtime_apis` generate large types.
@@ -60,7 +61,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("flexchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("flexchain-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -183,6 +184,18 @@ mod runtime {
 
 	#[runtime::pallet_index(6)]
 	pub type Sudo = pallet_sudo;
+
+	#[runtime::pallet_index(10)]
+	pub type Council = pallet_collective<Instance1>;
+
+	#[runtime::pallet_index(11)]
+	pub type TechnicalCommittee = pallet_collective<Instance2>;
+
+	#[runtime::pallet_index(12)]
+	pub type Preimage = pallet_preimage;
+
+	#[runtime::pallet_index(13)]
+	pub type Whitelist = pallet_whitelist;
 
 	#[runtime::pallet_index(20)]
 	pub type FlexMarket = pallet_flex_market;

@@ -33,7 +33,7 @@ parameter_types! {
 impl pallet_flex_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	type GovernanceOrigin = frame_system::EnsureRoot<crate::AccountId>;
+	type GovernanceOrigin = super::MarketGovernance;
 	type Time = Timestamp;
 	type MaxLocationsPerDso = ConstU32<1_000>;
 	type MaxOraclesPerDso = ConstU32<16>;

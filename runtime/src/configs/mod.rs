@@ -1,7 +1,10 @@
 //! Configuration of each pallet of the runtime.
 
+mod governance;
 mod market;
 mod offchain;
+
+pub use governance::{CouncilCollective, MarketGovernance, TechnicalCollective};
 
 use frame_support::{
 	derive_impl, parameter_types,
