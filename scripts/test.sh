@@ -22,7 +22,8 @@ cargo test --release --workspace
 step "the market's benchmarks, run once each as tests"
 cargo test --release -p pallet-flex-market --features runtime-benchmarks benchmark
 
-step "@polkadot/api against a dev chain"
+step "@polkadot/api against a dev chain, and a runtime upgrade through governance"
+(cd scripts/governance && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)
 
 step "all tests passed"

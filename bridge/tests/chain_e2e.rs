@@ -186,6 +186,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill(0),
+		price_cap: None,
 	};
 	let sudo = runtime::transactions()
 		.sudo()

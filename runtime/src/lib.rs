@@ -61,7 +61,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("flexchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("flexchain-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -135,7 +135,10 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
 /// Storage migrations run at the next runtime upgrade (each checks the pallet's
 /// on-chain storage version, so it runs once).
-type Migrations = (pallet_flex_market::migrations::v2::MigrateV1ToV2<Runtime>,);
+type Migrations = (
+	pallet_flex_market::migrations::v2::MigrateV1ToV2<Runtime>,
+	pallet_flex_market::migrations::v3::MigrateV2ToV3<Runtime>,
+);
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -70,8 +70,8 @@ export async function twoThirds(api, body) {
 
 /**
  * A motion of `body` ('council' or 'technicalCommittee') on `call`: `proposer`
- * proposes it at two thirds, `ayes` and `nays` (key pairs) vote, `proposer`
- * closes it. Returns `{ hash, index, outcome, result, closeError }`: outcome is
+ * proposes it at two thirds, `ayes` and `nays` (key pairs, the proposer among
+ * them if it votes) vote, `proposer` closes it. Returns `{ hash, index, outcome, result, closeError }`: outcome is
  * 'Executed' (with the call's `result`), 'Disapproved', or 'Open' when `close`
  * was refused (its error in `closeError`, for example a motion without enough
  * votes before its end).
@@ -85,10 +85,8 @@ export async function motion(api, body, call, { proposer, ayes = [], nays = [], 
   const hash = event.event.data.proposalHash.toHex();
   const index = event.event.data.proposalIndex.toNumber();
   log(`${body}: motion ${index} (${call.method.section}.${call.method.method}) proposed by ${proposer.address}, ${threshold} votes needed`);
-  const voters = [
-    ...ayes.filter((k) => k.address !== proposer.address).map((k) => [k, true]),
-    ...nays.map((k) => [k, false]),
-  ];
+  // Proposing is not voting: the proposer votes like everyone else.
+  const voters = [...ayes.map((k) => [k, true]), ...nays.map((k) => [k, false])];
   await Promise.all(voters.map(([k, approve]) => send(api, api.tx[body].vote(hash, index, approve), k)));
   for (const [k, approve] of voters) log(`${body}: ${k.address} votes ${approve ? 'aye' : 'nay'}`);
   const info = await api.call.transactionPaymentCallApi.queryCallInfo(call.method.toHex(), length);
@@ -113,23 +111,41 @@ export async function motion(api, body, call, { proposer, ayes = [], nays = [], 
 }
 
 /**
- * Dispatches `call` as Root: the technical committee whitelists its hash, then
- * the council dispatches it. `technical` and `council` are the voting key pairs
+ * Dispatches `call` as Root: the technical committee whitelists its hash (unless
+ * it already did), then the council dispatches it. `technical` and `council` are the voting key pairs
  * (the first of each proposes). Returns the council motion's outcome.
  */
 export async function dispatchAsRoot(api, call, { technical, council, councilNays = [], log = () => {} }) {
-  const whitelisted = await motion(api, BODIES.technical, api.tx.whitelist.whitelistCall(call.method.hash), {
-    proposer: technical[0],
-    ayes: technical,
-    log,
-  });
-  if (whitelisted.result !== 'Ok') throw new Error(`whitelisting failed: ${whitelisted.result ?? whitelisted.outcome}`);
+  if ((await api.query.whitelist.whitelistedCall(call.method.hash)).isSome) {
+    log(`${BODIES.technical}: the call is already whitelisted (${call.method.hash.toHex()})`);
+  } else {
+    const whitelisted = await motion(api, BODIES.technical, api.tx.whitelist.whitelistCall(call.method.hash), {
+      proposer: technical[0],
+      ayes: technical,
+      log,
+    });
+    if (whitelisted.result !== 'Ok') throw new Error(`whitelisting failed: ${whitelisted.result ?? whitelisted.outcome}`);
+  }
   return motion(api, BODIES.council, api.tx.whitelist.dispatchWhitelistedCallWithPreimage(call), {
     proposer: council[0],
     ayes: council,
     nays: councilNays,
     log,
   });
+}
+
+/**
+ * The events of block `blockHash`, decoded with the metadata of its parent: the
+ * runtime that executed it. (The state of a block that sets new code already
+ * reports the new runtime's version, and clients decode it with that metadata.)
+ */
+export async function eventsOf(api, blockHash) {
+  const header = await api.rpc.chain.getHeader(blockHash);
+  const atParent = await api.at(header.parentHash);
+  const entry = atParent.query.system.events;
+  const raw = await api.rpc.state.getStorage(entry.key(), blockHash);
+  const type = atParent.registry.createLookupType(entry.creator.meta.type.asPlain);
+  return atParent.registry.createType(type, raw.toU8a(true));
 }
 
 /** The runtime version the chain runs now. */
@@ -172,7 +188,10 @@ export async function upgradeRuntime(api, code, { technical, council, councilNay
   }
   log(`authorized: ${codeHash}`);
   const applied = await send(api, api.tx.system.applyAuthorizedUpgrade(u8aToHex(code)), payer);
-  const updated = applied.events.some(({ event }) => api.events.system.CodeUpdated.is(event));
+  // The client may already read that block with the new metadata: decode its
+  // events with the old one.
+  const events = await eventsOf(api, applied.blockHash);
+  const updated = events.some(({ event }) => event.section === 'system' && event.method === 'CodeUpdated');
   if (!updated) throw new Error('applyAuthorizedUpgrade did not update the code');
   log(`applied in block ${applied.blockHash.toHex()}: system.CodeUpdated`);
   return { codeHash, authorized: true, applied: true, blockHash: applied.blockHash.toHex() };

@@ -71,18 +71,26 @@ async function main() {
       process.exitCode = 1;
       return;
     }
-    // The new code runs from the next block on; its version replaces the old one there.
+    // The new code runs from the next block on, after its migrations: wait for it.
+    const applied = (await api.rpc.chain.getHeader(outcome.blockHash)).number.toNumber();
     const deadline = Date.now() + 120_000;
-    let now = before;
-    while (now.specVersion === before.specVersion && Date.now() < deadline) {
+    while ((await api.rpc.chain.getHeader()).number.toNumber() <= applied) {
+      if (Date.now() > deadline) {
+        step(`no block after #${applied} within two minutes`);
+        process.exitCode = 1;
+        return;
+      }
       await new Promise((r) => setTimeout(r, 1000));
-      now = await runtimeVersion(api);
     }
+    const first = await api.rpc.chain.getBlockHash(applied + 1);
+    const v = await api.rpc.state.getRuntimeVersion(first);
+    const now = { specName: v.specName.toString(), specVersion: v.specVersion.toNumber() };
     if (now.specVersion === before.specVersion) {
-      step(`the code was applied but the runtime still reports ${before.specVersion}`);
+      step(`block #${applied + 1} still runs spec ${before.specVersion}`);
       process.exitCode = 1;
       return;
     }
+    step(`block #${applied + 1} ran the new runtime and its migrations`);
     step(`runtime version: ${now.specName} ${before.specVersion} -> ${now.specVersion}`);
   } finally {
     await api.disconnect();

@@ -54,6 +54,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(request.status == RequestStatus::Open, Error::<T>::RequestNotOpen);
 		let now = Self::now();
 		ensure!(now < request.spec.window.start, Error::<T>::WindowStarted);
+		let params = Params::<T>::get();
+		Self::check_price_cap(&request.spec, &params)?;
 		let proposal = Proposals::<T>::get(id).ok_or(Error::<T>::NoProposal)?;
 		// The book may have changed since the proposal: check it again as it stands.
 		let (_, book) = Self::score_fills(&request, &proposal.fills)?;
@@ -124,8 +126,7 @@ impl<T: Config> Pallet<T> {
 		T::Currency::hold(&HoldReason::Escrow.into(), &dso, contract.cost)?;
 		contract.escrow = contract.cost;
 
-		let grace = Params::<T>::get().settlement_grace_ms;
-		Self::schedule(window.end.saturating_add(grace), Task::Settle(id))?;
+		Self::schedule(window.end.saturating_add(params.settlement_grace_ms), Task::Settle(id))?;
 		OpenRequests::<T>::remove(request.spec.location, id);
 		OpenRequestCount::<T>::mutate(request.spec.location, |n| *n = n.saturating_sub(1));
 		Proposals::<T>::remove(id);

@@ -130,7 +130,7 @@ pub mod pallet {
 	>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -669,6 +669,8 @@ pub mod pallet {
 		GateClosed,
 		/// The price is zero.
 		ZeroPrice,
+		/// The request's maximum price is above the market's price cap.
+		PriceAboveCap,
 		/// No such request.
 		UnknownRequest,
 		/// The caller is not the request's DSO.

@@ -52,6 +52,7 @@ parameter_types! {
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT / 10,
 		solution_margin: Perbill::zero(),
+		price_cap: None,
 	};
 	pub const MaxWindowMs: u64 = 24 * 3_600_000;
 }

@@ -13,7 +13,9 @@ impl<T: Config> Pallet<T> {
 			OpenRequestCount::<T>::get(location) < T::MaxOpenRequestsPerLocation::get(),
 			Error::<T>::TooManyRequests
 		);
-		let deposit = Params::<T>::get().request_deposit;
+		let params = Params::<T>::get();
+		Self::check_price_cap(&spec, &params)?;
+		let deposit = params.request_deposit;
 		Self::hold_deposit(&dso, deposit)?;
 		let id = NextRequestId::<T>::get();
 		NextRequestId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
@@ -133,6 +135,14 @@ impl<T: Config> Pallet<T> {
 		ensure!(spec.power_w > 0, Error::<T>::PowerOutOfRange);
 		ensure!(!spec.max_price.is_zero(), Error::<T>::ZeroPrice);
 		Ok(())
+	}
+
+	/// A request may not offer more per kWh than the market's price cap.
+	pub(crate) fn check_price_cap(spec: &RequestSpecOf<T>, params: &ParamsOf<T>) -> DispatchResult {
+		match params.price_cap {
+			Some(cap) if spec.max_price > cap => Err(Error::<T>::PriceAboveCap.into()),
+			_ => Ok(()),
+		}
 	}
 
 	/// A window must be non-empty, not longer than `MaxWindowMs` and start after `now`.

@@ -537,6 +537,10 @@ pub struct MarketParams<Balance> {
 	pub fsp_deposit: Balance,
 	/// A new solution must cost at least this share less than the stored one (same cover).
 	pub solution_margin: Perbill,
+	/// The regulator's ceiling on the price per kWh a DSO may pay (a request's
+	/// `max_price`), checked when a request is posted and when its match is bought;
+	/// `None` for no ceiling. Added in storage version 3.
+	pub price_cap: Option<Balance>,
 }
 
 /// How market time runs: `market = market_ms + (chain − chain_ms) × scale`, where

@@ -15,7 +15,7 @@ use sp_runtime::Perbill;
 use super::RuntimeBlockWeights;
 use crate::{
 	AccountId, Balance, Balances, BlockNumber, Runtime, RuntimeCall, RuntimeEvent,
-	RuntimeHoldReason, RuntimeOrigin, System, DAYS, MILLI_UNIT, MICRO_UNIT,
+	RuntimeHoldReason, RuntimeOrigin, System, DAYS, MICRO_UNIT, MILLI_UNIT,
 };
 
 /// The council's instance of `pallet-collective`.
@@ -107,9 +107,7 @@ impl pallet_whitelist::Config for Runtime {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use crate::{
-		genesis_config_presets::tests::build, Council, TechnicalCommittee,
-	};
+	use crate::{genesis_config_presets::tests::build, Council, TechnicalCommittee};
 	use codec::Encode;
 	use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo};
 	use sp_keyring::Sr25519Keyring::{self, *};
@@ -121,15 +119,18 @@ mod tests {
 		RuntimeOrigin::signed(who.to_account_id())
 	}
 
-	/// The local test network at block 1, so that events are recorded.
+	/// The local test network at block 1 (so that events are recorded), with a clock.
 	fn local_testnet() -> sp_io::TestExternalities {
 		let mut ext = build("local_testnet");
-		ext.execute_with(|| System::set_block_number(1));
+		ext.execute_with(|| {
+			System::set_block_number(1);
+			pallet_timestamp::Pallet::<Runtime>::set_timestamp(1_764_000_000_000);
+		});
 		ext
 	}
 
-	/// A motion of two thirds: `proposer` proposes `call`, `ayes` and `nays` vote,
-	/// `proposer` closes it. Returns the result of `close`.
+	/// A motion of two thirds: `proposer` proposes `call` (proposing is not voting),
+	/// `ayes` and `nays` vote, `proposer` closes it. Returns the result of `close`.
 	fn council_motion(
 		proposer: Sr25519Keyring,
 		ayes: &[Sr25519Keyring],
@@ -142,7 +143,7 @@ mod tests {
 		let index = pallet_collective::ProposalCount::<Runtime, CouncilCollective>::get();
 		Council::propose(signed(proposer), 2, Box::new(call), len)?;
 		for (voters, approve) in [(ayes, true), (nays, false)] {
-			for who in voters.iter().filter(|w| **w != proposer || !approve) {
+			for who in voters.iter() {
 				Council::vote(signed(*who), hash, index, approve)?;
 			}
 		}
@@ -156,7 +157,7 @@ mod tests {
 		let hash = BlakeTwo256::hash_of(&call);
 		let index = pallet_collective::ProposalCount::<Runtime, TechnicalCollective>::get();
 		assert_ok!(TechnicalCommittee::propose(signed(ayes[0]), 2, Box::new(call), len));
-		for who in &ayes[1..] {
+		for who in ayes {
 			assert_ok!(TechnicalCommittee::vote(signed(*who), hash, index, true));
 		}
 		assert_ok!(TechnicalCommittee::close(signed(ayes[0]), hash, index, weight, len));
@@ -242,12 +243,12 @@ mod tests {
 				},
 			);
 			assert_ok!(council_motion(Alice, &[Alice, Bob, Charlie], &[], dispatch));
-			assert!(frame_system::AuthorizedUpgrade::<Runtime>::get().is_none());
+			assert!(System::authorized_upgrade().is_none());
 		});
 		// The committee alone: whitelisting is not dispatching.
 		local_testnet().execute_with(|| {
 			technical_motion(&[Dave, Eve], whitelist(BlakeTwo256::hash_of(&upgrade_call())));
-			assert!(frame_system::AuthorizedUpgrade::<Runtime>::get().is_none());
+			assert!(System::authorized_upgrade().is_none());
 		});
 	}
 
@@ -266,7 +267,7 @@ mod tests {
 				},
 			);
 			assert_ok!(council_motion(Bob, &[Bob, Charlie], &[], dispatch));
-			let authorized = frame_system::AuthorizedUpgrade::<Runtime>::get().expect("authorized");
+			let authorized = System::authorized_upgrade().expect("authorized");
 			assert_eq!(authorized.code_hash(), &BlakeTwo256::hash(b"a new runtime"));
 			assert!(pallet_whitelist::WhitelistedCall::<Runtime>::iter().next().is_none());
 		});

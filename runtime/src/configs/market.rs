@@ -25,6 +25,7 @@ parameter_types! {
 		asset_deposit: 100 * MILLI_UNIT,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill::zero(),
+		price_cap: None,
 	};
 	/// A day is the longest delivery window.
 	pub const MaxWindowMs: u64 = 24 * HOUR_MS;

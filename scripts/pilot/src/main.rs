@@ -229,6 +229,7 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 		asset_deposit: UNIT / 10,
 		fsp_deposit: UNIT,
 		solution_margin: Perbill(0),
+		price_cap: None,
 	};
 	const LOCATION: u32 = 2;
 	let sudo = |call| runtime::transactions().sudo().sudo(call);

@@ -456,3 +456,31 @@ fn a_dso_without_funds_cannot_buy() {
 		assert!(Contracts::<Test>::get(0).is_none());
 	});
 }
+
+#[test]
+fn a_price_cap_refuses_dearer_requests_and_purchases() {
+	new_test_ext().execute_with(|| {
+		let capped = |cap| {
+			let mut params = Params::<Test>::get();
+			params.price_cap = Some(cap);
+			assert_ok!(FlexMarket::set_params(RuntimeOrigin::root(), params));
+		};
+		// Posting above the cap is refused; at the cap it is taken.
+		pilot_assets();
+		capped(MAX_PRICE - 1);
+		assert_noop!(FlexMarket::create_request(s(DSO), pilot_request()), E::PriceAboveCap);
+		capped(MAX_PRICE);
+		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
+		for (owner, asset) in [(BATTERY_OWNER, 0), (V2G_OWNER, 1)] {
+			assert_ok!(FlexMarket::create_offer(s(owner), pilot_offer(asset)));
+		}
+		assert_ok!(FlexMarket::match_request(s(DSO), 0));
+		// A cap lowered after posting stops the purchase: nothing is held.
+		capped(OFFER_PRICE);
+		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::PriceAboveCap);
+		let escrow = RuntimeHoldReason::FlexMarket(HoldReason::Escrow);
+		assert_eq!(Balances::balance_on_hold(&escrow, &DSO), 0);
+		capped(MAX_PRICE);
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+	});
+}

@@ -291,34 +291,79 @@ fn the_book_sweep_expires_started_offers_a_bounded_step_at_a_time() {
 	});
 }
 
+fn params_v1() -> crate::migrations::v2::ParamsV1<u128> {
+	crate::migrations::v2::ParamsV1 {
+		settlement_grace_ms: 20 * MINUTE,
+		retention_ms: 3 * 24 * 60 * MINUTE,
+		penalty_threshold: Perbill::from_percent(90),
+		penalty_rate: Perbill::from_percent(20),
+		request_deposit: 7,
+		offer_deposit: 8,
+		asset_deposit: 9,
+		fsp_deposit: 10,
+		solution_margin: Perbill::from_percent(1),
+	}
+}
+
+/// The parameters as stored, decoded as version 2 laid them out.
+fn stored_v2() -> Option<crate::migrations::v3::ParamsV2<u128>> {
+	frame_support::storage::unhashed::get(&Params::<Test>::hashed_key())
+}
+
 #[test]
 fn migration_to_v2_keeps_every_parameter_but_the_offer_deposit() {
-	use crate::migrations::v2::{MigrateV1ToV2, ParamsV1};
+	use crate::migrations::v2::MigrateV1ToV2;
 	use codec::Encode;
 	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 	new_test_ext().execute_with(|| {
-		let old = ParamsV1 {
-			settlement_grace_ms: 20 * MINUTE,
-			retention_ms: 3 * 24 * 60 * MINUTE,
-			penalty_threshold: Perbill::from_percent(90),
-			penalty_rate: Perbill::from_percent(20),
-			request_deposit: 7,
-			offer_deposit: 8,
-			asset_deposit: 9,
-			fsp_deposit: 10,
-			solution_margin: Perbill::from_percent(1),
-		};
+		let old = params_v1();
 		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
 		StorageVersion::new(1).put::<FlexMarket>();
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
 		assert_eq!(FlexMarket::on_chain_storage_version(), 2);
-		let new = Params::<Test>::get();
+		let new = stored_v2().expect("v2 parameters");
 		assert_eq!(new, old.clone().upgraded());
 		assert_eq!((new.request_deposit, new.asset_deposit, new.fsp_deposit), (7, 9, 10));
 		assert_eq!(new.penalty_threshold, Perbill::from_percent(90));
 		// A second run finds version 2 and changes nothing.
-		Params::<Test>::mutate(|p| p.fsp_deposit = 11);
 		MigrateV1ToV2::<Test>::on_runtime_upgrade();
-		assert_eq!(Params::<Test>::get().fsp_deposit, 11);
+		assert_eq!(stored_v2(), Some(new));
+	});
+}
+
+#[test]
+fn migration_to_v3_adds_no_price_cap_and_keeps_the_rest() {
+	use crate::migrations::v3::MigrateV2ToV3;
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		let old = params_v1().upgraded();
+		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
+		StorageVersion::new(2).put::<FlexMarket>();
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(FlexMarket::on_chain_storage_version(), 3);
+		let new = Params::<Test>::get();
+		assert_eq!(new, old.clone().upgraded());
+		assert_eq!(new.price_cap, None);
+		assert_eq!(new.settlement_grace_ms, 20 * MINUTE);
+		// A second run finds version 3 and changes nothing.
+		Params::<Test>::mutate(|p| p.price_cap = Some(5));
+		MigrateV2ToV3::<Test>::on_runtime_upgrade();
+		assert_eq!(Params::<Test>::get().price_cap, Some(5));
+	});
+}
+
+#[test]
+fn a_version_1_chain_migrates_through_both_steps() {
+	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3};
+	use codec::Encode;
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		let old = params_v1();
+		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
+		StorageVersion::new(1).put::<FlexMarket>();
+		<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>)>::on_runtime_upgrade();
+		assert_eq!(FlexMarket::on_chain_storage_version(), 3);
+		assert_eq!(Params::<Test>::get(), old.upgraded().upgraded());
 	});
 }
