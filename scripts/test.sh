@@ -22,6 +22,9 @@ cargo test --release --workspace
 step "the market's benchmarks, run once each as tests"
 cargo test --release -p pallet-flex-market --features runtime-benchmarks benchmark
 
+step "the market's storage migrations with their try-runtime checks"
+SKIP_WASM_BUILD=1 cargo test --release -p pallet-flex-market --features try-runtime migration
+
 step "@polkadot/api against a dev chain, and a runtime upgrade through governance"
 (cd scripts/governance && npm ci --no-audit --no-fund --loglevel=error)
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error && npm test)

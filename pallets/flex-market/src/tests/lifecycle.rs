@@ -367,3 +367,22 @@ fn a_version_1_chain_migrates_through_both_steps() {
 		assert_eq!(Params::<Test>::get(), old.upgraded().upgraded());
 	});
 }
+
+/// The migrations' own checks (`pre_upgrade`, `post_upgrade`) pass on a version 1
+/// chain, as `try-runtime` runs them before an upgrade.
+#[cfg(feature = "try-runtime")]
+#[test]
+fn migrations_pass_their_try_runtime_checks() {
+	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3};
+	use codec::Encode;
+	use frame_support::traits::{OnRuntimeUpgrade, StorageVersion};
+	new_test_ext().execute_with(|| {
+		frame_support::storage::unhashed::put_raw(
+			&Params::<Test>::hashed_key(),
+			&params_v1().encode(),
+		);
+		StorageVersion::new(1).put::<FlexMarket>();
+		assert_ok!(<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>)>::try_on_runtime_upgrade(true));
+		assert_eq!(Params::<Test>::get(), params_v1().upgraded().upgraded());
+	});
+}
