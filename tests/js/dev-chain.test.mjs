@@ -4,23 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+import { freePort } from './ports.mjs';
 
 const target = process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/flexchain/target`;
 const nodeBin = process.env.FLEXCHAIN_NODE ?? `${target}/release/flexchain-node`;
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 
 let node;
 let log = '';

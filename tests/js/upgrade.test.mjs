@@ -12,7 +12,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { promisify } from 'node:util';
 import {
   connect, eventsOf, key, motion, runtimeVersion, send, upgradeRuntime,
 } from '../../scripts/governance/governance.mjs';
+import { freePort } from './ports.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const target = process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/flexchain/target`;
@@ -36,14 +36,6 @@ const cents = (c) => (BigInt(c) * UNIT) / 100n;
 /// twox128(":__STORAGE_VERSION__:"), after the pallet's prefix.
 const STORAGE_VERSION = '4e7b9012096b41c4eb3aaf947f6ea429';
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let dir;

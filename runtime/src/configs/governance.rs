@@ -124,7 +124,7 @@ mod tests {
 		let mut ext = build("local_testnet");
 		ext.execute_with(|| {
 			System::set_block_number(1);
-			pallet_timestamp::Pallet::<Runtime>::set_timestamp(1_764_000_000_000);
+			pallet_timestamp::Now::<Runtime>::put(1_764_000_000_000);
 		});
 		ext
 	}
