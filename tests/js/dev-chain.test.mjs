@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
-import { freePort } from './ports.mjs';
+import { freePort, stopNode } from './harness.mjs';
 
 const target = process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/flexchain/target`;
 const nodeBin = process.env.FLEXCHAIN_NODE ?? `${target}/release/flexchain-node`;
@@ -38,7 +38,7 @@ before(async () => {
 
 after(async () => {
   await api?.disconnect();
-  node?.kill('SIGINT');
+  await stopNode(node);
 });
 
 /// Signs and sends `tx`, resolves with the events of its block once finalized.

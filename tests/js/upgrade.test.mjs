@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import {
   connect, eventsOf, key, motion, runtimeVersion, send, upgradeRuntime,
 } from '../../scripts/governance/governance.mjs';
-import { freePort } from './ports.mjs';
+import { freePort, stopNode } from './harness.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const target = process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/flexchain/target`;
@@ -77,8 +77,9 @@ before(async () => {
 
 after(async () => {
   await api?.disconnect();
-  node?.kill('SIGINT');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  // The database may only go once the node has closed it.
+  await stopNode(node);
+  if (dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /// Market time at the chain's last block.
