@@ -13,16 +13,10 @@ node="$CARGO_TARGET_DIR/release/flexchain-node"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 
 dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$node" --dev --base-path "$dir" --rpc-port "$port" --port 0 --no-prometheus --no-telemetry \
-	--pool-limit 50000 --pool-kbytes 102400 --rpc-max-connections 1000 >"$dir/node.log" 2>&1 &
-pid=$!
+source scripts/load-node.sh
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"; true' EXIT
-for _ in $(seq 60); do
-	curl -s -o /dev/null "http://127.0.0.1:$port" -H 'Content-Type: application/json' \
-		-d '{"jsonrpc":"2.0","id":1,"method":"system_health","params":[]}' && break
-	sleep 1
-done
+pid=
+start_load_node "$dir/node.log" --base-path "$dir"
 node tests/js/fill.mjs "ws://127.0.0.1:$port" "${ASSETS:-20000}"
 kill -INT $pid
 wait $pid || true

@@ -1,5 +1,18 @@
 //! Storage migrations of the market, one module per storage version.
 
+/// The stored parameters decoded in an older layout `Old` (none stored: `None`),
+/// for the migrations' `pre_upgrade` checks; `error` when they do not decode.
+#[cfg(feature = "try-runtime")]
+fn stored_params<T: crate::pallet::Config, Old: codec::Decode>(
+	error: &'static str,
+) -> Result<Option<Old>, sp_runtime::TryRuntimeError> {
+	frame_support::storage::unhashed::get_raw(&crate::pallet::Params::<T>::hashed_key())
+		.map(|raw| {
+			Old::decode(&mut &raw[..]).map_err(|_| sp_runtime::TryRuntimeError::Other(error))
+		})
+		.transpose()
+}
+
 pub mod v2 {
 	//! Version 2: offers no longer hold a deposit, so `MarketParams` loses
 	//! `offer_deposit`. Offers posted before keep theirs until they leave the book.
@@ -73,14 +86,9 @@ pub mod v2 {
 
 		#[cfg(feature = "try-runtime")]
 		fn pre_upgrade() -> Result<Vec<u8>, TryRuntimeError> {
-			let key = Params::<T>::hashed_key();
-			let old = match frame_support::storage::unhashed::get_raw(&key) {
-				Some(raw) => Some(
-					ParamsV1::<BalanceOf<T>>::decode(&mut &raw[..])
-						.map_err(|_| TryRuntimeError::Other("parameters do not decode as v1"))?,
-				),
-				None => None,
-			};
+			let old = super::stored_params::<T, ParamsV1<BalanceOf<T>>>(
+				"parameters do not decode as v1",
+			)?;
 			Ok(old.encode())
 		}
 
@@ -173,14 +181,9 @@ pub mod v3 {
 
 		#[cfg(feature = "try-runtime")]
 		fn pre_upgrade() -> Result<Vec<u8>, TryRuntimeError> {
-			let key = Params::<T>::hashed_key();
-			let old = match frame_support::storage::unhashed::get_raw(&key) {
-				Some(raw) => Some(
-					ParamsV2::<BalanceOf<T>>::decode(&mut &raw[..])
-						.map_err(|_| TryRuntimeError::Other("parameters do not decode as v2"))?,
-				),
-				None => None,
-			};
+			let old = super::stored_params::<T, ParamsV2<BalanceOf<T>>>(
+				"parameters do not decode as v2",
+			)?;
 			Ok(old.encode())
 		}
 
