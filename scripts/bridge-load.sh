@@ -4,6 +4,8 @@
 # minute every 6 s), for SECONDS of real time (default 120). Prints the samples
 # stored against those expected and the bridge's CPU time and memory. No chain is
 # needed: metering runs on its own (the bridge keeps retrying the chain).
+# BIN_DIR=dir runs the flex-bridge and sim-battery found there instead of building
+# them (to compare two builds).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
@@ -11,8 +13,12 @@ source scripts/env.sh
 count=${COUNT:-1000}
 scale=${SCALE:-10}
 seconds=${SECONDS_RUN:-120}
-cargo build --release --workspace --bins
-bin="$CARGO_TARGET_DIR/release"
+if [ -n "${BIN_DIR:-}" ]; then
+	bin=$BIN_DIR
+else
+	cargo build --release --workspace --bins
+	bin="$CARGO_TARGET_DIR/release"
+fi
 work=$(mktemp -d)
 base=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=$(( (base % 20000) + 30000 ))

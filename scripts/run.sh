@@ -17,4 +17,23 @@ source scripts/env.sh
 ./scripts/setup.sh
 echo "[run] building the node, the bridge and the demo (release; the first build takes about 25 minutes on 2 cores)"
 cargo build --release --workspace --bins
+# --- the web app (web/; see web/README.md): built and served beside the demo, on the
+# demo's node and bridge; it stops with the demo. Skipped without Node.js/npm.
+rpc_port=9944 port_base=19000 web_port="${FLEX_WEB_PORT:-8000}"
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    --rpc-port) rpc_port="${args[$((i + 1))]:-$rpc_port}" ;;
+    --port-base) port_base="${args[$((i + 1))]:-$port_base}" ;;
+  esac
+done
+if command -v npm >/dev/null && ./scripts/web.sh build; then
+  node web/scripts/serve.mjs --port "$web_port" --rpc "ws://127.0.0.1:$rpc_port" \
+    --bridge "http://127.0.0.1:$port_base" --parent $$ >/dev/null 2>&1 &
+  echo "[web] the Flexchain app: http://127.0.0.1:$web_port/?rpc=ws://127.0.0.1:$rpc_port" \
+    "(Polkadot.js Apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$rpc_port)"
+else
+  echo "[web] Node.js/npm not found or the build failed: the web app is not served (./scripts/web.sh)"
+fi
+# --------------------------------------------------------------------------------------------
 exec "$CARGO_TARGET_DIR/release/flex-pilot" "$@"

@@ -1,25 +1,95 @@
 //! The daemon's TOML configuration. A wrong value gets one error that names its key.
+//!
+//! The OCPP central system listens on loopback unless told otherwise; on any other
+//! address every charger needs a password (OCPP security profile 1, or 2 with
+//! `[ocpp.tls]`), or the configuration must say `insecure = true`.
 
 use crate::{
 	clock::Clock,
-	ocpp::central::{ChargerConfig, DischargeMode},
+	metering::{MeteringPolicy, DEFAULT_MAX_CLOCK_SKEW_S, DEFAULT_TOLERANCE_PERCENT},
+	ocpp::{
+		auth::MIN_PASSWORD_LEN,
+		central::{ChargerConfig, DischargeMode},
+		limits::{
+			Limits, DEFAULT_HANDSHAKE_TIMEOUT_S, DEFAULT_IDLE_TIMEOUT_S, DEFAULT_MAX_CONNECTIONS,
+			DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MESSAGES_PER_MINUTE,
+		},
+	},
 	sunspec::client::ControlProfile,
 };
 use serde::Deserialize;
-use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf};
+use std::{collections::BTreeSet, net::SocketAddr, path::PathBuf, time::Duration};
 
 /// A configuration error: which key and what is wrong with it.
 #[derive(Debug, PartialEq, thiserror::Error)]
-#[error("config: `{key}`: {message}")]
-pub struct ConfigError {
-	/// The key, as a TOML path.
-	pub key: String,
-	/// What is wrong.
-	pub message: String,
+pub enum ConfigError {
+	/// A value is missing, malformed or out of range.
+	#[error("config: `{key}`: {message}")]
+	Invalid {
+		/// The key, as a TOML path.
+		key: String,
+		/// What is wrong.
+		message: String,
+	},
+	/// The OCPP port is reachable from other hosts and a charger has no password.
+	#[error(
+		"config: `{key}`: charge point {charge_point} has no password, but ocpp.listen = \"{listen}\" \
+		 is not a loopback address: give every charger a password (OCPP security profile 1; \
+		 with [ocpp.tls], profile 2), or set `ocpp.insecure = true` to run without authentication"
+	)]
+	Unauthenticated {
+		/// The charger's password key.
+		key: String,
+		/// The charge point.
+		charge_point: String,
+		/// The listen address.
+		listen: SocketAddr,
+	},
+	/// A password too short for a port reachable from other hosts.
+	#[error(
+		"config: `{key}`: the password of {charge_point} has fewer than {min} characters, \
+		 too few where chargers connect from other hosts"
+	)]
+	WeakPassword {
+		/// The charger's password key.
+		key: String,
+		/// The charge point.
+		charge_point: String,
+		/// The fewest characters allowed.
+		min: usize,
+	},
+}
+
+impl ConfigError {
+	/// The key the error is about, as a TOML path.
+	pub fn key(&self) -> &str {
+		match self {
+			ConfigError::Invalid { key, .. }
+			| ConfigError::Unauthenticated { key, .. }
+			| ConfigError::WeakPassword { key, .. } => key,
+		}
+	}
 }
 
 fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-	ConfigError { key: key.into(), message: message.into() }
+	ConfigError::Invalid { key: key.into(), message: message.into() }
+}
+
+/// Something in a valid configuration an operator should know about.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ConfigWarning {
+	/// `insecure = true` on a non-loopback address.
+	#[error(
+		"the OCPP central system on {0} accepts chargers without authentication \
+		 (ocpp.insecure = true): anyone who reaches the port can pose as a charger"
+	)]
+	Insecure(SocketAddr),
+	/// Passwords without TLS on a non-loopback address.
+	#[error(
+		"the OCPP central system on {0} checks passwords without TLS (security profile 1): \
+		 passwords and meter values cross the network in clear; add [ocpp.tls] for profile 2"
+	)]
+	ClearPasswords(SocketAddr),
 }
 
 /// The whole configuration.
@@ -39,6 +109,9 @@ pub struct Config {
 	/// The OCPP central system.
 	#[serde(default)]
 	pub ocpp: OcppConfig,
+	/// Plausibility of meter readings.
+	#[serde(default)]
+	pub metering: MeteringConfig,
 	/// The devices, by asset id.
 	#[serde(default, rename = "asset")]
 	pub assets: Vec<AssetConfig>,
@@ -60,6 +133,25 @@ pub struct ChainConfig {
 	/// A file holding the oracle's secret URI.
 	#[serde(default)]
 	pub oracle_key_file: Option<PathBuf>,
+	/// The finalized block a fresh store starts following from (default: the finalized
+	/// head; fills bought earlier are found in the market's storage).
+	#[serde(default)]
+	pub start_block: Option<u64>,
+	/// Finalized blocks the bridge may fall behind before it catches up from the
+	/// market's storage instead of replaying events (the node keeps 256 blocks of state).
+	#[serde(default = "default_catch_up_blocks")]
+	pub catch_up_blocks: u64,
+	/// Blocks behind the finalized head beyond which `/health` says unhealthy.
+	#[serde(default = "default_max_lag_blocks")]
+	pub max_lag_blocks: u64,
+}
+
+fn default_catch_up_blocks() -> u64 {
+	128
+}
+
+fn default_max_lag_blocks() -> u64 {
+	20
 }
 
 fn default_url() -> String {
@@ -89,6 +181,58 @@ fn one() -> f64 {
 pub struct StoreConfig {
 	/// The database file.
 	pub path: PathBuf,
+	/// Samples, anomalies and command records older than this many market days are
+	/// deleted.
+	#[serde(default = "default_retention_days")]
+	pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+	30
+}
+
+impl StoreConfig {
+	/// The retention as market time.
+	pub fn retention(&self) -> Duration {
+		Duration::from_secs(self.retention_days as u64 * 86_400)
+	}
+}
+
+/// `[metering]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeteringConfig {
+	/// A fill reports at most contracted power × window × (1 + this / 100).
+	#[serde(default = "default_tolerance")]
+	pub tolerance_percent: f64,
+	/// Readings a device dated further than this from the bridge's clock (market
+	/// seconds) are refused.
+	#[serde(default = "default_skew")]
+	pub max_clock_skew_s: u64,
+}
+
+fn default_tolerance() -> f64 {
+	DEFAULT_TOLERANCE_PERCENT
+}
+
+fn default_skew() -> u64 {
+	DEFAULT_MAX_CLOCK_SKEW_S
+}
+
+impl Default for MeteringConfig {
+	fn default() -> Self {
+		Self { tolerance_percent: default_tolerance(), max_clock_skew_s: default_skew() }
+	}
+}
+
+impl MeteringConfig {
+	/// The policy these settings describe.
+	pub fn policy(&self) -> MeteringPolicy {
+		MeteringPolicy {
+			tolerance_percent: self.tolerance_percent,
+			max_clock_skew_ms: self.max_clock_skew_s.saturating_mul(1_000),
+		}
+	}
 }
 
 /// `[http]`.
@@ -98,6 +242,10 @@ pub struct HttpConfig {
 	/// Listen address.
 	#[serde(default = "default_http")]
 	pub listen: String,
+	/// Browser origins allowed to read the endpoint (CORS, `GET` only), e.g. the web
+	/// app's `http://127.0.0.1:8000`; `"*"` for any. None by default.
+	#[serde(default)]
+	pub allowed_origins: Vec<String>,
 }
 
 fn default_http() -> String {
@@ -106,7 +254,7 @@ fn default_http() -> String {
 
 impl Default for HttpConfig {
 	fn default() -> Self {
-		Self { listen: default_http() }
+		Self { listen: default_http(), allowed_origins: Vec::new() }
 	}
 }
 
@@ -114,25 +262,121 @@ impl Default for HttpConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OcppConfig {
-	/// Listen address of the central system.
+	/// Listen address of the central system (loopback unless set).
 	#[serde(default = "default_ocpp")]
 	pub listen: String,
 	/// Seconds to wait for a charger's answer.
 	#[serde(default = "default_call_timeout")]
 	pub call_timeout_s: u64,
+	/// Accept chargers without passwords on a non-loopback address.
+	#[serde(default)]
+	pub insecure: bool,
+	/// TLS (security profile 2): `wss://`.
+	#[serde(default)]
+	pub tls: Option<TlsConfig>,
+	/// Seconds a client has to finish the TLS and WebSocket handshakes.
+	#[serde(default = "default_handshake_timeout")]
+	pub handshake_timeout_s: u64,
+	/// Connections open at most, handshakes included.
+	#[serde(default = "default_max_connections")]
+	pub max_connections: usize,
+	/// Largest WebSocket frame and message, bytes.
+	#[serde(default = "default_max_message_bytes")]
+	pub max_message_bytes: usize,
+	/// Messages a connection may send per market minute (and in a burst).
+	#[serde(default = "default_messages_per_minute")]
+	pub messages_per_minute: u32,
+	/// Seconds without any frame from a charger (pongs count) before its session is
+	/// dropped.
+	#[serde(default = "default_idle_timeout")]
+	pub idle_timeout_s: u64,
+}
+
+/// `[ocpp.tls]`: the central system's certificate and key.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+	/// The certificate chain, PEM, leaf first.
+	pub cert: PathBuf,
+	/// The private key, PEM.
+	pub key: PathBuf,
 }
 
 fn default_ocpp() -> String {
-	"0.0.0.0:9000".into()
+	"127.0.0.1:9000".into()
 }
 
 fn default_call_timeout() -> u64 {
 	30
 }
 
+fn default_handshake_timeout() -> u64 {
+	DEFAULT_HANDSHAKE_TIMEOUT_S
+}
+
+fn default_max_connections() -> usize {
+	DEFAULT_MAX_CONNECTIONS
+}
+
+fn default_max_message_bytes() -> usize {
+	DEFAULT_MAX_MESSAGE_BYTES
+}
+
+fn default_messages_per_minute() -> u32 {
+	DEFAULT_MESSAGES_PER_MINUTE
+}
+
+fn default_idle_timeout() -> u64 {
+	DEFAULT_IDLE_TIMEOUT_S
+}
+
 impl Default for OcppConfig {
 	fn default() -> Self {
-		Self { listen: default_ocpp(), call_timeout_s: default_call_timeout() }
+		Self {
+			listen: default_ocpp(),
+			call_timeout_s: default_call_timeout(),
+			insecure: false,
+			tls: None,
+			handshake_timeout_s: default_handshake_timeout(),
+			max_connections: default_max_connections(),
+			max_message_bytes: default_max_message_bytes(),
+			messages_per_minute: default_messages_per_minute(),
+			idle_timeout_s: default_idle_timeout(),
+		}
+	}
+}
+
+impl OcppConfig {
+	/// The limits these settings describe, the message rate counted on a clock
+	/// running `clock_scale` times real time.
+	pub fn limits(&self, clock_scale: f64) -> Limits {
+		Limits {
+			handshake_timeout: Duration::from_secs(self.handshake_timeout_s),
+			max_connections: self.max_connections,
+			max_message_bytes: self.max_message_bytes,
+			messages_per_minute: self.messages_per_minute,
+			clock_scale,
+			idle_timeout: Duration::from_secs(self.idle_timeout_s),
+		}
+	}
+
+	fn check(&self) -> Result<SocketAddr, ConfigError> {
+		let listen =
+			self.listen.parse::<SocketAddr>().map_err(|e| err("ocpp.listen", e.to_string()))?;
+		let ranges: [(&str, u64, u64, u64); 6] = [
+			("ocpp.call_timeout_s", self.call_timeout_s, 1, 3_600),
+			("ocpp.handshake_timeout_s", self.handshake_timeout_s, 1, 60),
+			("ocpp.max_connections", self.max_connections as u64, 1, 1_000_000),
+			("ocpp.max_message_bytes", self.max_message_bytes as u64, 4_096, 16 << 20),
+			("ocpp.messages_per_minute", self.messages_per_minute as u64, 10, 1_000_000),
+			("ocpp.idle_timeout_s", self.idle_timeout_s, 30, 86_400),
+		];
+		for (key, value, min, max) in ranges {
+			if !(min..=max).contains(&value) {
+				return Err(err(key, format!("must be from {min} to {max}")));
+			}
+		}
+		Ok(listen)
 	}
 }
 
@@ -207,13 +451,14 @@ pub struct WebhookConfig {
 	pub fsp: String,
 	/// `http://` URL to POST JSON to.
 	pub url: String,
-	/// Which events: `match`, `buy`, `dispatch`, `settlement` (all if absent).
+	/// Which events: `match`, `buy`, `dispatch`, `settlement`, `report_expired` (all if
+	/// absent).
 	#[serde(default)]
 	pub events: Option<Vec<String>>,
 }
 
 /// The events webhooks can ask for.
-pub const WEBHOOK_EVENTS: [&str; 4] = ["match", "buy", "dispatch", "settlement"];
+pub const WEBHOOK_EVENTS: [&str; 5] = ["match", "buy", "dispatch", "settlement", "report_expired"];
 
 /// How the bridge reaches a device.
 #[derive(Clone, Debug, PartialEq)]
@@ -254,6 +499,28 @@ fn key_at(text: &str, offset: usize) -> (Option<String>, usize) {
 	(key, line_no)
 }
 
+/// Checks a charger's password: required, and long enough, where chargers connect
+/// from other hosts (`needs_auth`); Basic authentication forbids a `:` in its id.
+fn check_password(
+	o: &OcppDeviceConfig,
+	key: String,
+	needs_auth: bool,
+	listen: SocketAddr,
+) -> Result<(), ConfigError> {
+	let charge_point = o.charge_point.clone();
+	match &o.password {
+		None if needs_auth => Err(ConfigError::Unauthenticated { key, charge_point, listen }),
+		Some(p) if needs_auth && p.chars().count() < MIN_PASSWORD_LEN => {
+			Err(ConfigError::WeakPassword { key, charge_point, min: MIN_PASSWORD_LEN })
+		},
+		Some(_) if o.charge_point.contains(':') => Err(err(
+			key.replace("password", "charge_point"),
+			"a charge point id with a password cannot contain ':'",
+		)),
+		_ => Ok(()),
+	}
+}
+
 impl Config {
 	/// Parses and checks a configuration.
 	pub fn parse(text: &str) -> Result<Self, ConfigError> {
@@ -281,6 +548,12 @@ impl Config {
 		if !(self.chain.url.starts_with("ws://") || self.chain.url.starts_with("wss://")) {
 			return Err(err("chain.url", "must be a ws:// or wss:// URL"));
 		}
+		if !(1..=200).contains(&self.chain.catch_up_blocks) {
+			return Err(err("chain.catch_up_blocks", "must be from 1 to 200 (the node keeps 256)"));
+		}
+		if self.chain.max_lag_blocks == 0 {
+			return Err(err("chain.max_lag_blocks", "must be at least 1"));
+		}
 		match (&self.chain.oracle_key, &self.chain.oracle_key_file) {
 			(Some(_), Some(_)) => {
 				return Err(err("chain.oracle_key", "give oracle_key or oracle_key_file, not both"))
@@ -296,9 +569,17 @@ impl Config {
 			}
 		}
 		self.http.listen.parse::<SocketAddr>().map_err(|e| err("http.listen", e.to_string()))?;
-		self.ocpp.listen.parse::<SocketAddr>().map_err(|e| err("ocpp.listen", e.to_string()))?;
-		if self.ocpp.call_timeout_s == 0 {
-			return Err(err("ocpp.call_timeout_s", "must be at least 1"));
+		let listen = self.ocpp.check()?;
+		let needs_auth = !listen.ip().is_loopback() && !self.ocpp.insecure;
+		if self.store.retention_days == 0 {
+			return Err(err("store.retention_days", "must be at least 1"));
+		}
+		let m = &self.metering;
+		if !(m.tolerance_percent.is_finite() && (0.0..=50.0).contains(&m.tolerance_percent)) {
+			return Err(err("metering.tolerance_percent", "must be from 0 to 50"));
+		}
+		if !(1..=3_600).contains(&m.max_clock_skew_s) {
+			return Err(err("metering.max_clock_skew_s", "must be from 1 to 3600"));
 		}
 		let mut ids = BTreeSet::new();
 		let mut charge_points = BTreeSet::new();
@@ -337,6 +618,7 @@ impl Config {
 							format!("{} appears twice", o.charge_point),
 						));
 					}
+					check_password(o, key(".ocpp.password"), needs_auth, listen)?;
 					if let DischargeMode::NegativeAmps { phases, voltage } = o.discharge {
 						if !(1..=3).contains(&phases) || voltage.is_nan() || voltage <= 0.0 {
 							return Err(err(
@@ -371,6 +653,20 @@ impl Config {
 			}
 		}
 		Ok(())
+	}
+
+	/// What an operator should hear about a valid configuration at start.
+	pub fn warnings(&self) -> Vec<ConfigWarning> {
+		let Ok(listen) = self.ocpp.listen.parse::<SocketAddr>() else { return Vec::new() };
+		if listen.ip().is_loopback() {
+			Vec::new()
+		} else if self.ocpp.insecure {
+			vec![ConfigWarning::Insecure(listen)]
+		} else if self.ocpp.tls.is_none() {
+			vec![ConfigWarning::ClearPasswords(listen)]
+		} else {
+			Vec::new()
+		}
 	}
 
 	/// The fixed market clock, if the config sets one.
@@ -454,12 +750,73 @@ events = ["match", "settlement"]
 		assert_eq!(Config::parse(&without).unwrap().clock(), None);
 		assert_eq!(c.http.listen, "127.0.0.1:9955");
 		assert_eq!(c.ocpp.call_timeout_s, 30);
+		assert_eq!(c.ocpp.listen, "127.0.0.1:9000", "loopback unless told otherwise");
+		assert!(!c.ocpp.insecure && c.ocpp.tls.is_none());
+		let limits = c.ocpp.limits(15.0);
+		assert_eq!(limits.max_message_bytes, 64 * 1024);
+		assert_eq!(limits.handshake_timeout, Duration::from_secs(5));
+		assert_eq!(limits.clock_scale, 15.0);
+		assert_eq!(c.metering.policy(), MeteringPolicy::default());
+		assert_eq!(c.store.retention(), Duration::from_secs(30 * 86_400));
+		assert!(c.warnings().is_empty());
 		let d = c.devices();
 		assert_eq!(d.len(), 2);
 		assert!(matches!(&d[0].1, Device::Modbus { unit: 1, profile: ControlProfile::Der704, .. }));
 		let Device::Ocpp(ch) = &d[1].1 else { panic!() };
 		assert_eq!((ch.id.as_str(), ch.connector), ("V2G-1", 1));
 		assert_eq!(c.oracle_secret().unwrap(), "//Eve");
+	}
+
+	/// `GOOD` with the OCPP port on `listen`, extra `[ocpp]` lines and the charger's
+	/// password.
+	fn exposed(listen: &str, ocpp: &str, password: Option<&str>) -> String {
+		let charger = match password {
+			Some(p) => format!("ocpp = {{ charge_point = \"V2G-1\", password = \"{p}\" }}"),
+			None => "ocpp = { charge_point = \"V2G-1\" }".into(),
+		};
+		GOOD.replace("[store]", &format!("[ocpp]\nlisten = \"{listen}\"\n{ocpp}\n\n[store]"))
+			.replace(
+				"ocpp = { charge_point = \"V2G-1\", discharge = { mode = \"negative_amps\", phases = 3, voltage = 230.0 } }",
+				&charger,
+			)
+	}
+
+	#[test]
+	fn a_port_open_to_other_hosts_needs_passwords_or_says_insecure() {
+		let strong = Some("0123456789abcdef");
+		// Loopback: no password needed, any password taken.
+		Config::parse(&exposed("127.0.0.1:9000", "", None)).unwrap();
+		Config::parse(&exposed("[::1]:9000", "", Some("pw"))).unwrap();
+		// Any other address: every charger needs a password of 16 characters or more.
+		let e = Config::parse(&exposed("0.0.0.0:9000", "", None)).unwrap_err();
+		assert!(
+			matches!(&e, ConfigError::Unauthenticated { charge_point, .. } if charge_point == "V2G-1"),
+			"{e}"
+		);
+		assert_eq!(e.key(), "asset[1].ocpp.password");
+		assert!(e.to_string().contains("insecure = true"), "{e}");
+		let e = Config::parse(&exposed("10.0.0.5:9000", "", Some("short"))).unwrap_err();
+		assert!(matches!(e, ConfigError::WeakPassword { min: 16, .. }), "{e}");
+		// Profile 1: passwords, and a warning that they travel in clear.
+		let c = Config::parse(&exposed("0.0.0.0:9000", "", strong)).unwrap();
+		let listen: SocketAddr = "0.0.0.0:9000".parse().unwrap();
+		assert_eq!(c.warnings(), vec![ConfigWarning::ClearPasswords(listen)]);
+		// Profile 2: TLS and passwords, nothing to warn about.
+		let tls = "[ocpp.tls]\ncert = \"/etc/fb/ocpp.crt\"\nkey = \"/etc/fb/ocpp.key\"";
+		let c = Config::parse(&exposed("0.0.0.0:9000", tls, strong)).unwrap();
+		assert_eq!(c.ocpp.tls.as_ref().unwrap().cert, PathBuf::from("/etc/fb/ocpp.crt"));
+		assert!(c.warnings().is_empty());
+		// TLS alone is not enough: profile 2 is TLS and passwords.
+		assert!(matches!(
+			Config::parse(&exposed("0.0.0.0:9000", tls, None)),
+			Err(ConfigError::Unauthenticated { .. })
+		));
+		// Without either, only on explicit request, and with a warning.
+		let c = Config::parse(&exposed("0.0.0.0:9000", "insecure = true", None)).unwrap();
+		assert_eq!(c.warnings(), vec![ConfigWarning::Insecure(listen)]);
+		// Basic authentication cannot carry a ':' in the id.
+		let colon = exposed("127.0.0.1:9000", "", Some("pw")).replace("\"V2G-1\"", "\"V2G:1\"");
+		assert_eq!(Config::parse(&colon).unwrap_err().key(), "asset[1].ocpp.charge_point");
 	}
 
 	#[test]
@@ -487,10 +844,25 @@ events = ["match", "settlement"]
 			assert!(GOOD.contains(from), "{from}");
 			let text = GOOD.replacen(from, to, 1);
 			let e = Config::parse(&text).expect_err(key);
-			assert!(e.key.contains(key) || e.message.contains(key), "{key}: got {e}");
+			assert!(e.key().contains(key) || e.to_string().contains(key), "{key}: got {e}");
 		}
 		let both = GOOD.replace("modbus = {", "ocpp = { charge_point = \"X\" }\nmodbus = {");
-		assert_eq!(Config::parse(&both).unwrap_err().key, "asset[0]");
+		assert_eq!(Config::parse(&both).unwrap_err().key(), "asset[0]");
+		let with = |section: &str| GOOD.replace("[store]", &format!("{section}\n\n[store]"));
+		for (section, key) in [
+			("[ocpp]\nmax_message_bytes = 10", "ocpp.max_message_bytes"),
+			("[ocpp]\nmessages_per_minute = 0", "ocpp.messages_per_minute"),
+			("[ocpp]\nhandshake_timeout_s = 0", "ocpp.handshake_timeout_s"),
+			("[ocpp]\nlisten = \"everywhere\"", "ocpp.listen"),
+			("[metering]\ntolerance_percent = 99.0", "metering.tolerance_percent"),
+			("[metering]\nmax_clock_skew_s = 0", "metering.max_clock_skew_s"),
+			("[ocpp.tls]\ncert = \"c.pem\"", "key"),
+		] {
+			let e = Config::parse(&with(section)).expect_err(key);
+			assert!(e.key().contains(key) || e.to_string().contains(key), "{key}: got {e}");
+		}
+		let text = GOOD.replace("path = \"/tmp/bridge.redb\"", "path = \"x\"\nretention_days = 0");
+		assert_eq!(Config::parse(&text).unwrap_err().key(), "store.retention_days");
 		assert!(Config::parse("[chain]\noracle_key = \"//Eve\"\n")
 			.unwrap_err()
 			.to_string()

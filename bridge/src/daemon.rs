@@ -1,16 +1,24 @@
-//! The daemon: wires the store, the devices, the chain follower, dispatch and HTTP.
+//! The daemon: wires the store, the devices, the chain follower, dispatch and HTTP,
+//! and owns every task it starts (see [`crate::tasks`]).
 
 use crate::{
-	chain::{Chain, MarketEvent, ReportOutcome},
+	chain::{Chain, ChainError, ReportOutcome},
 	clock::Clock,
 	config::{Config, Device},
-	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger, Stage},
+	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger},
+	follower::Follower,
 	http::{self, HttpState},
 	metrics::Metrics,
-	notify::{Notification, Notifier},
-	ocpp::central::{CentralSystem, ChargerEvent},
-	store::{ReportState, Store},
+	notify::Notifier,
+	ocpp::{
+		central::{CentralOptions, CentralSystem, ChargerEvent},
+		tls,
+	},
+	retention,
+	store::Store,
 	sunspec::client::SunSpecDevice,
+	tasks::{Kind, Tasks},
+	writer::SampleWriter,
 };
 use futures::future::BoxFuture;
 use std::{
@@ -44,7 +52,7 @@ impl ChainLink {
 	}
 
 	/// The connection, made if needed.
-	pub async fn get(&self) -> Result<Arc<Chain>, String> {
+	pub async fn get(&self) -> Result<Arc<Chain>, ChainError> {
 		let mut current = self.current.lock().await;
 		if let Some(c) = current.as_ref() {
 			return Ok(c.clone());
@@ -59,7 +67,7 @@ impl ChainLink {
 			},
 			Err(e) => {
 				self.up.store(false, Ordering::Relaxed);
-				Err(e.to_string())
+				Err(e)
 			},
 		}
 	}
@@ -78,17 +86,12 @@ impl Ledger for ChainLink {
 		fill: u32,
 		delivered_wh: u64,
 		root: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, String>> {
+	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
 		Box::pin(async move {
 			let chain = self.get().await?;
-			let r = chain
-				.report_delivery(request, fill, delivered_wh, root)
-				.await
-				.map_err(|e| e.to_string());
-			if let Err(e) = &r {
-				if e.starts_with("node") {
-					self.reset().await;
-				}
+			let r = chain.report_delivery(request, fill, delivered_wh, root).await;
+			if r.as_ref().is_err_and(ChainError::is_transport) {
+				self.reset().await;
 			}
 			r
 		})
@@ -110,6 +113,9 @@ pub enum StartError {
 	/// Asked to stop before the chain could be reached.
 	#[error("stopped while waiting for the chain")]
 	Stopped,
+	/// The OCPP certificate or key cannot be used.
+	#[error(transparent)]
+	Tls(#[from] tls::TlsError),
 	/// A listener cannot bind.
 	#[error("config: `{key}`: cannot listen on {addr}: {error}")]
 	Listen {
@@ -133,6 +139,10 @@ async fn bind(key: &'static str, addr: &str) -> Result<TcpListener, StartError> 
 /// Runs the bridge until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
 	let secret = config.oracle_secret()?;
+	let tls = match &config.ocpp.tls {
+		Some(t) => Some(tls::acceptor(&t.cert, &t.key)?),
+		None => None,
+	};
 	let store = Arc::new(Store::open(&config.store.path)?);
 	let metrics = Arc::new(Metrics::default());
 	metrics.last_block.store(store.meta(CURSOR)?.unwrap_or(0), Ordering::Relaxed);
@@ -152,16 +162,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 		},
 	};
 
-	let chargers: Vec<_> = config
-		.devices()
-		.into_iter()
-		.filter_map(|(_, d)| match d {
-			Device::Ocpp(c) => Some(c),
-			_ => None,
-		})
-		.collect();
-	let (central, mut charger_events) =
-		CentralSystem::new(chargers, clock, Duration::from_secs(config.ocpp.call_timeout_s), 60);
+	let (central, charger_events) = central_system(&config, clock, tls, metrics.clone());
 	let mut devices = BTreeMap::new();
 	let mut by_charge_point = HashMap::new();
 	for (asset, device) in config.devices() {
@@ -185,75 +186,121 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 	let ocpp_listener = bind("ocpp.listen", &config.ocpp.listen).await?;
 	let http_listener = bind("http.listen", &config.http.listen).await?;
 	let dispatcher = Dispatcher {
+		writer: SampleWriter::new(store.clone()),
 		store: store.clone(),
 		clock,
 		metrics: metrics.clone(),
 		notifier: notifier.clone(),
 		ledger: chain.clone(),
 		retry: Duration::from_secs(2),
+		policy: config.metering.policy(),
+		live: Default::default(),
 	};
 
-	let mut tasks = tokio::task::JoinSet::new();
-	tasks.spawn(central.clone().serve(ocpp_listener));
+	let mut tasks = Tasks::new();
+	tasks.spawn("ocpp server", Kind::Service, central.clone().serve(ocpp_listener));
 	let state = HttpState {
 		store: store.clone(),
 		metrics: metrics.clone(),
 		notifier: notifier.clone(),
 		devices: devices.clone(),
+		central: central.clone(),
 		chain_up: up.clone(),
 		clock,
+		tasks: tasks.health.clone(),
+		max_lag_blocks: config.chain.max_lag_blocks,
 	};
-	tasks.spawn(async move {
-		if let Err(e) = axum::serve(http_listener, http::router(state)).await {
+	let cors = crate::cors::Cors::new(config.http.allowed_origins.clone());
+	tasks.spawn("http server", Kind::Service, async move {
+		if let Err(e) = axum::serve(http_listener, http::router(state, cors)).await {
 			tracing::error!(target: "http", "server stopped: {e}");
 		}
 	});
 	for (asset, link) in devices.iter() {
 		if matches!(link, DeviceLink::Modbus(_)) {
-			tasks.spawn(dispatcher.clone().meter(*asset, link.clone()));
+			let meter = dispatcher.clone().meter(*asset, link.clone());
+			tasks.spawn(format!("meter of asset {asset}"), Kind::Service, meter);
 		}
 	}
-	{
-		let dispatcher = dispatcher.clone();
-		tasks.spawn(async move {
-			while let Some(e) = charger_events.recv().await {
-				match e {
-					ChargerEvent::Meter { id, sample, .. } => {
-						if let Some(asset) = by_charge_point.get(&id) {
-							dispatcher.charger_sample(*asset, &sample);
-						}
-					},
-					other => tracing::debug!(target: "ocpp", "{other:?}"),
-				}
-			}
-		});
-	}
+	let events = dispatcher.clone().charger_events(charger_events, by_charge_point);
+	tasks.spawn("charger events", Kind::Service, events);
+	let releases = dispatcher.clone().retry_releases(devices.clone(), RELEASE_RETRY);
+	tasks.spawn("pending releases", Kind::Service, releases);
+	let retention = config.store.retention();
+	let prune = retention::prune_forever(store.clone(), clock, retention, metrics.clone());
+	tasks.spawn("retention", Kind::Service, prune);
 	// Pick up every fill that was not finished before a restart.
 	for d in store.dispatches::<Dispatch>()? {
-		if d.stage != Stage::Done {
+		if !d.stage.is_final() {
 			if let Some(link) = devices.get(&d.fill.asset) {
 				tracing::info!(target: "bridge", request = d.fill.request, fill = d.fill.fill, stage = ?d.stage, "resuming");
-				tasks.spawn(dispatcher.clone().run(d, link.clone()));
+				spawn_dispatch(&mut tasks, &dispatcher, d, link.clone());
 			}
 		}
 	}
 	let (clock_tx, mut clock_rx) = tokio::sync::mpsc::channel(1);
+	let (spawn_tx, mut spawn_rx) = tokio::sync::mpsc::channel(64);
 	let follower = Follower {
 		chain: chain.clone(),
 		dispatcher: dispatcher.clone(),
 		devices: devices.clone(),
 		assets: config.assets.clone(),
+		spawn: spawn_tx,
+		start_block: config.chain.start_block,
+		catch_up_blocks: config.chain.catch_up_blocks,
 		clock: fixed.is_none().then_some((clock, clock_tx)),
 	};
-	tasks.spawn(follower.follow());
+	tasks.spawn("chain follower", Kind::Service, follower.follow());
 
-	let result = tokio::select! {
-		_ = &mut shutdown => Ok(()),
-		Some(changed) = clock_rx.recv() => Err(StartError::ClockChanged(changed)),
+	let result = loop {
+		tokio::select! {
+			_ = &mut shutdown => break Ok(()),
+			Some(changed) = clock_rx.recv() => break Err(StartError::ClockChanged(changed)),
+			Some((d, link)) = spawn_rx.recv() => spawn_dispatch(&mut tasks, &dispatcher, d, link),
+			() = tasks.join_next() => {},
+		}
 	};
 	tracing::info!(target: "bridge", "stopping; running dispatches resume at the next start");
 	tasks.shutdown().await;
 	result
+}
+
+/// Real time between retries of the releases that did not reach their device.
+pub const RELEASE_RETRY: Duration = Duration::from_secs(2);
+
+fn spawn_dispatch(tasks: &mut Tasks, dispatcher: &Dispatcher, d: Dispatch, link: DeviceLink) {
+	let name = format!("dispatch of request {} fill {}", d.fill.request, d.fill.fill);
+	tasks.spawn(name, Kind::Job, dispatcher.clone().run(d, link));
+}
+
+/// The OCPP central system the configuration describes, its security said in the log.
+fn central_system(
+	config: &Config,
+	clock: Clock,
+	tls: Option<tokio_rustls::TlsAcceptor>,
+	metrics: Arc<Metrics>,
+) -> (CentralSystem, tokio::sync::mpsc::Receiver<ChargerEvent>) {
+	let ocpp = &config.ocpp;
+	for warning in config.warnings() {
+		tracing::warn!(target: "ocpp", "{warning}");
+	}
+	let scheme = if tls.is_some() { "wss" } else { "ws" };
+	tracing::info!(target: "ocpp", "central system on {scheme}://{}/ocpp/<chargePointId>", ocpp.listen);
+	let chargers = config
+		.devices()
+		.into_iter()
+		.filter_map(|(_, d)| match d {
+			Device::Ocpp(c) => Some(c),
+			_ => None,
+		})
+		.collect();
+	let options = CentralOptions {
+		limits: ocpp.limits(clock.scale),
+		tls,
+		metrics,
+		..CentralOptions::new(clock, Duration::from_secs(ocpp.call_timeout_s), 60)
+	};
+	CentralSystem::with_options(chargers, options)
 }
 
 /// The chain's market clock, kept in the store so that a restart without the chain
@@ -270,7 +317,7 @@ async fn chain_clock(chain: &ChainLink, store: &Store) -> Result<Clock, StartErr
 	let mut waited = 0u32;
 	loop {
 		let read = match chain.get().await {
-			Ok(c) => c.market_clock().await.map_err(|e| e.to_string()),
+			Ok(c) => c.market_clock().await,
 			Err(e) => Err(e),
 		};
 		match read {
@@ -295,181 +342,11 @@ async fn chain_clock(chain: &ChainLink, store: &Store) -> Result<Clock, StartErr
 	}
 }
 
-fn save_clock(store: &Store, clock: &Clock) -> Result<(), crate::store::StoreError> {
+/// Keeps the market clock in the store, for a start without the chain.
+pub fn save_clock(store: &Store, clock: &Clock) -> Result<(), crate::store::StoreError> {
 	let values = [clock.epoch_ms, clock.market_epoch_ms, (clock.scale * 1_000.0).round() as u64];
 	for (key, value) in CLOCK_KEYS.iter().zip(values) {
 		store.set_meta(key, value)?;
-	}
-	Ok(())
-}
-
-/// Follows finalized blocks and acts on market events.
-struct Follower {
-	chain: Arc<ChainLink>,
-	dispatcher: Dispatcher,
-	devices: Arc<BTreeMap<u32, DeviceLink>>,
-	assets: Vec<crate::config::AssetConfig>,
-	/// The chain's clock the bridge runs on, and where to say it changed (none when
-	/// the config fixes the clock).
-	clock: Option<(Clock, tokio::sync::mpsc::Sender<String>)>,
-}
-
-impl Follower {
-	/// Follows finalized blocks from the stored cursor on; returns when the chain's
-	/// clock changed.
-	async fn follow(self) {
-		let store = self.dispatcher.store.clone();
-		let chain = self.chain.clone();
-		loop {
-			match self.step(&store).await {
-				Ok(true) => return,
-				Ok(false) => tokio::time::sleep(Duration::from_millis(1_000)).await,
-				Err(e) => {
-					tracing::warn!(target: "chain", "following the chain failed: {e}; retrying");
-					chain.reset().await;
-					tokio::time::sleep(Duration::from_secs(2)).await;
-				},
-			}
-		}
-	}
-
-	/// Processes the finalized blocks not yet seen; `true` when the clock changed.
-	async fn step(&self, store: &Store) -> Result<bool, String> {
-		let c = self.chain.get().await?;
-		let finalized = c.finalized().await.map_err(|e| e.to_string())?;
-		let mut cursor = store.meta(CURSOR).map_err(|e| e.to_string())?.unwrap_or(0);
-		while cursor < finalized {
-			let n = cursor + 1;
-			let mut clock_set = false;
-			for event in c.events(n).await.map_err(|e| e.to_string())? {
-				if matches!(event, MarketEvent::ClockSet { .. }) {
-					clock_set = true;
-				}
-				handle(&c, n, event, &self.dispatcher, &self.devices, &self.assets).await?;
-			}
-			store.set_meta(CURSOR, n).map_err(|e| e.to_string())?;
-			self.dispatcher.metrics.last_block.store(n, Ordering::Relaxed);
-			cursor = n;
-			if let (true, Some((running, changed))) = (clock_set, &self.clock) {
-				let now = c.market_clock().await.map_err(|e| e.to_string())?;
-				if now != *running {
-					save_clock(store, &now).map_err(|e| e.to_string())?;
-					tracing::error!(target: "bridge", "the chain's market clock changed: {}", now.describe());
-					let _ = changed.send(now.describe()).await;
-					return Ok(true);
-				}
-			}
-		}
-		Ok(false)
-	}
-}
-
-async fn handle(
-	chain: &Chain,
-	block: u64,
-	event: MarketEvent,
-	dispatcher: &Dispatcher,
-	devices: &BTreeMap<u32, DeviceLink>,
-	assets: &[crate::config::AssetConfig],
-) -> Result<(), String> {
-	let store = &dispatcher.store;
-	match event {
-		MarketEvent::MatchProposed { request } => {
-			for (offer, asset, fsp) in
-				chain.proposal(block, request).await.map_err(|e| e.to_string())?
-			{
-				if devices.contains_key(&asset) {
-					dispatcher.notifier.send(Notification {
-						event: "match",
-						fsp,
-						request: request as u64,
-						fill: None,
-						asset: Some(asset),
-						details: serde_json::json!({ "offer": offer }),
-					});
-				}
-			}
-		},
-		MarketEvent::FillContracted(fill) => {
-			let Some(link) = devices.get(&fill.asset) else { return Ok(()) };
-			if store
-				.dispatch::<Dispatch>(fill.request as u64, fill.fill)
-				.map_err(|e| e.to_string())?
-				.is_some()
-			{
-				return Ok(());
-			}
-			let configured =
-				assets.iter().find(|a| a.id == fill.asset).and_then(|a| a.min_soc_percent);
-			let min_soc = match configured {
-				Some(m) => Some(m),
-				None => {
-					chain.asset_min_soc(fill.asset).await.map_err(|e| e.to_string())?.map(f64::from)
-				},
-			};
-			tracing::info!(target: "bridge", request = fill.request, fill = fill.fill, asset = fill.asset, power_w = fill.power_w, start_ms = fill.start_ms, end_ms = fill.end_ms, "fill contracted");
-			dispatcher.notifier.send(Notification {
-				event: "buy",
-				fsp: fill.fsp.clone(),
-				request: fill.request as u64,
-				fill: Some(fill.fill),
-				asset: Some(fill.asset),
-				details: serde_json::to_value(&fill).unwrap_or_default(),
-			});
-			let d = Dispatch::new(fill, min_soc);
-			store
-				.put_dispatch(d.fill.request as u64, d.fill.fill, &d)
-				.map_err(|e| e.to_string())?;
-			tokio::spawn(dispatcher.clone().run(d, link.clone()));
-		},
-		MarketEvent::DeliveryReported { request, fill, delivered_wh } => {
-			if let Some(mut r) = store.report(request as u64, fill).map_err(|e| e.to_string())? {
-				if r.state != ReportState::Posted {
-					r.state = ReportState::Posted;
-					store.update_report(&r).map_err(|e| e.to_string())?;
-				}
-				if r.delivered_wh != delivered_wh {
-					tracing::warn!(target: "bridge", request, fill, "chain holds {delivered_wh} Wh, the bridge measured {} Wh", r.delivered_wh);
-				}
-			}
-		},
-		MarketEvent::FillSettled {
-			request,
-			fill,
-			asset,
-			fsp,
-			contracted_wh,
-			delivered_wh,
-			rate_ppb,
-			paid,
-			penalty,
-			refunded,
-		} => {
-			if !devices.contains_key(&asset) {
-				return Ok(());
-			}
-			if let Some(mut d) =
-				store.dispatch::<Dispatch>(request as u64, fill).map_err(|e| e.to_string())?
-			{
-				d.settlement = Some((rate_ppb, paid));
-				store.put_dispatch(request as u64, fill, &d).map_err(|e| e.to_string())?;
-			}
-			dispatcher.notifier.send(Notification {
-				event: "settlement",
-				fsp,
-				request: request as u64,
-				fill: Some(fill),
-				asset: Some(asset),
-				details: serde_json::json!({
-					"contracted_wh": contracted_wh, "delivered_wh": delivered_wh,
-					"delivery_rate_percent": rate_ppb as f64 / 1e7,
-					"paid": paid.to_string(), "penalty": penalty.to_string(), "refunded": refunded.to_string(),
-				}),
-			});
-		},
-		MarketEvent::ClockSet { scale } => {
-			tracing::info!(target: "chain", block, scale, "market clock set");
-		},
 	}
 	Ok(())
 }

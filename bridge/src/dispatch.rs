@@ -1,106 +1,37 @@
 //! Dispatch: drive each bought fill's device through its window, meter it, and report.
 //!
-//! A fill moves Scheduled → Running → (Stopped) → Ended → Reported → Done, and every
-//! step is written to the store before the next begins, so a restarted bridge picks
-//! each fill up where it was: it commands a running device again (the setpoint is
-//! idempotent), builds a report only once, and reposts a pending report until the
-//! chain has it (a second post is refused by the chain as `AlreadyReported`).
+//! A fill moves Scheduled → Running → (Stopped) → Ended → Reported → Done (or Expired)
+//! as an explicit state machine, and every step is written to the store before the
+//! next begins, so a restarted bridge picks each fill up where it was: it commands a
+//! running device again (the setpoint is idempotent), builds a report only once, and
+//! reposts a pending report until the chain has it or its deadline passes (a second
+//! post is refused by the chain as `AlreadyReported`).
+//!
+//! Every setpoint carries its window's end (the battery's reversion timer, the
+//! charger's `validTo`), so a device left alone stops there by itself; a release that
+//! did not reach its device is kept in the store and retried until it does.
 
 use crate::{
-	chain::{Direction, Fill, ReportOutcome},
+	chain::{Direction, Fill},
 	clock::Clock,
-	metering::{self, Register, Sample, MINUTE_MS},
+	floor::{FloorWatch, Next, Snapshot},
+	metering::{MeteringPolicy, Sample, MINUTE_MS},
 	metrics::Metrics,
 	notify::{Notification, Notifier},
-	ocpp::central::CentralSystem,
-	store::{CommandRecord, Report, ReportState, Store},
-	sunspec::client::SunSpecDevice,
+	store::{CommandRecord, DispatchRecord, Store},
+	writer::{self, SampleWriter},
 };
-use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use std::{sync::Arc, time::Duration};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::Duration,
+};
 
-/// Market seconds after which a Modbus setpoint reverts unless refreshed.
-pub const REVERT_S: u32 = 180;
-/// Report submissions before a fill is left for the next restart.
-pub const REPORT_ATTEMPTS: u32 = 8;
-
-/// Where the chain takes delivery reports.
-pub trait Ledger: Send + Sync + 'static {
-	/// Posts one report; `AlreadyReported` when the chain has one for that fill.
-	fn report(
-		&self,
-		request: u32,
-		fill: u32,
-		delivered_wh: u64,
-		root: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, String>>;
-}
-
-/// A device the bridge commands.
-#[derive(Clone)]
-pub enum DeviceLink {
-	/// A SunSpec battery.
-	Modbus(Arc<tokio::sync::Mutex<SunSpecDevice>>),
-	/// An OCPP charger.
-	Ocpp {
-		/// The central system it is connected to.
-		central: CentralSystem,
-		/// Its charge point id.
-		id: String,
-	},
-}
-
-impl DeviceLink {
-	/// Commands `watts` (positive = export).
-	pub async fn command(&self, watts: f64) -> Result<(), String> {
-		match self {
-			DeviceLink::Modbus(d) => {
-				d.lock().await.set_power(watts, REVERT_S).await.map_err(|e| e.to_string())
-			},
-			DeviceLink::Ocpp { central, id } => {
-				central.set_power(id, watts).await.map_err(|e| e.to_string())
-			},
-		}
-	}
-
-	/// Returns the device to its own control.
-	pub async fn release(&self) -> Result<(), String> {
-		match self {
-			DeviceLink::Modbus(d) => d.lock().await.release().await.map_err(|e| e.to_string()),
-			DeviceLink::Ocpp { central, id } => {
-				central.set_power(id, 0.0).await.map_err(|e| e.to_string())
-			},
-		}
-	}
-
-	/// Sets the device's own reserve where it has one.
-	pub async fn set_reserve(&self, percent: f64) -> Result<(), String> {
-		match self {
-			DeviceLink::Modbus(d) => {
-				d.lock().await.set_reserve(percent).await.map_err(|e| e.to_string())
-			},
-			DeviceLink::Ocpp { .. } => Ok(()),
-		}
-	}
-
-	/// Reads the meter now (Modbus only; chargers send their readings themselves).
-	pub async fn read(&self, at_ms: u64) -> Option<Result<Sample, String>> {
-		match self {
-			DeviceLink::Modbus(d) => {
-				Some(d.lock().await.reading().await.map_err(|e| e.to_string()).map(|r| Sample {
-					at_ms,
-					exported_wh: r.exported_wh,
-					imported_wh: r.imported_wh,
-					power_w: r.power_w,
-					soc_permille:
-						r.soc_percent.map(|p| (p * 10.0).round().clamp(0.0, 1000.0) as u16),
-				}))
-			},
-			DeviceLink::Ocpp { .. } => None,
-		}
-	}
-}
+pub use crate::{
+	device::{DeviceLink, LinkError, REVERT_S},
+	reporting::{Ledger, REPORT_ANOMALIES},
+};
 
 /// Where a fill stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +49,15 @@ pub enum Stage {
 	Reported,
 	/// Report on chain.
 	Done,
+	/// Report given up: the chain's deadline passed before it could be posted.
+	Expired,
+}
+
+impl Stage {
+	/// Whether nothing is left to do for the fill.
+	pub fn is_final(self) -> bool {
+		matches!(self, Stage::Done | Stage::Expired)
+	}
 }
 
 /// Why and when a device was stopped before its window ended.
@@ -146,6 +86,12 @@ pub struct Dispatch {
 	pub settlement: Option<(u32, u128)>,
 }
 
+impl DispatchRecord for Dispatch {
+	fn running(&self) -> bool {
+		self.stage == Stage::Running
+	}
+}
+
 impl Dispatch {
 	/// A new dispatch of `fill`.
 	pub fn new(fill: Fill, min_soc_percent: Option<f64>) -> Self {
@@ -159,19 +105,30 @@ impl Dispatch {
 		}
 	}
 
-	fn watts(&self) -> f64 {
+	/// The power to command, W (positive = export).
+	pub fn watts(&self) -> f64 {
 		match self.fill.direction {
 			Direction::Up => self.fill.power_w as f64,
 			Direction::Down => -(self.fill.power_w as f64),
 		}
 	}
+
+	/// The floor that applies: the minimum state of charge of a discharge.
+	pub fn floor(&self) -> Option<f64> {
+		self.min_soc_percent.filter(|_| self.fill.direction == Direction::Up)
+	}
 }
+
+/// The latest reading of each asset, at any instant (the floor works from these).
+pub type Live = Arc<Mutex<HashMap<u32, Snapshot>>>;
 
 /// What a dispatch task needs.
 #[derive(Clone)]
 pub struct Dispatcher {
 	/// The store.
 	pub store: Arc<Store>,
+	/// Samples into the store, off the async workers.
+	pub writer: SampleWriter,
 	/// Market time.
 	pub clock: Clock,
 	/// Counters.
@@ -180,18 +137,55 @@ pub struct Dispatcher {
 	pub notifier: Notifier,
 	/// The chain.
 	pub ledger: Arc<dyn Ledger>,
-	/// Real time between report attempts (doubles each time).
+	/// Real time between report attempts (doubles each time, up to a minute).
 	pub retry: Duration,
+	/// The plausibility rules readings and reports follow.
+	pub policy: MeteringPolicy,
+	/// The latest reading of each asset.
+	pub live: Live,
+}
+
+/// One fill being driven: the dispatch, its device and what is computed once for it.
+struct Job {
+	d: Dispatch,
+	link: DeviceLink,
+	/// The floor, with its prediction state.
+	watch: Option<FloorWatch>,
+	/// Set until the first step of a resumed Running fill: command it again.
+	resumed: bool,
 }
 
 impl Dispatcher {
-	fn save(&self, d: &Dispatch) {
-		if let Err(e) = self.store.put_dispatch(d.fill.request as u64, d.fill.fill, d) {
+	/// A dispatcher with default counters, no webhooks and the default policy.
+	pub fn new(store: Arc<Store>, clock: Clock, ledger: Arc<dyn Ledger>) -> Self {
+		Self {
+			writer: SampleWriter::new(store.clone()),
+			store,
+			clock,
+			metrics: Default::default(),
+			notifier: Notifier::new(Vec::new(), Duration::from_secs(1)),
+			ledger,
+			retry: Duration::from_secs(2),
+			policy: MeteringPolicy::default(),
+			live: Default::default(),
+		}
+	}
+
+	pub(crate) async fn save(&self, d: &Dispatch) {
+		let (key, d2) = ((d.fill.request as u64, d.fill.fill), d.clone());
+		let r = writer::blocking(&self.store, move |s| s.put_dispatch(key.0, key.1, &d2)).await;
+		if let Err(e) = r {
 			tracing::error!(target: "dispatch", "cannot save dispatch: {e}");
 		}
 	}
 
-	fn log(&self, d: &Dispatch, command: String, outcome: &Result<(), String>, reason: &str) {
+	pub(crate) async fn log(
+		&self,
+		d: &Dispatch,
+		command: String,
+		outcome: &Result<(), LinkError>,
+		reason: &str,
+	) {
 		Metrics::inc(&self.metrics.commands_sent);
 		if outcome.is_err() {
 			Metrics::inc(&self.metrics.commands_failed);
@@ -202,7 +196,7 @@ impl Dispatcher {
 			command,
 			outcome: match outcome {
 				Ok(()) => "ok".into(),
-				Err(e) => e.clone(),
+				Err(e) => e.to_string(),
 			},
 			reason: reason.into(),
 		};
@@ -214,12 +208,12 @@ impl Dispatcher {
 				tracing::warn!(target: "dispatch", asset = d.fill.asset, request = d.fill.request, "{} failed: {e} ({reason})", rec.command)
 			},
 		}
-		if let Err(e) = self.store.log_command(&rec) {
+		if let Err(e) = writer::blocking(&self.store, move |s| s.log_command(&rec)).await {
 			tracing::error!(target: "dispatch", "cannot log command: {e}");
 		}
 	}
 
-	fn notify(&self, d: &Dispatch, event: &'static str, details: serde_json::Value) {
+	pub(crate) fn notify(&self, d: &Dispatch, event: &'static str, details: serde_json::Value) {
 		self.notifier.send(Notification {
 			event,
 			fsp: d.fill.fsp.clone(),
@@ -230,174 +224,255 @@ impl Dispatcher {
 		});
 	}
 
-	/// Drives `d` to the end: window, stop, report.
-	pub async fn run(self, mut d: Dispatch, link: DeviceLink) {
-		let (start, end) = (d.fill.start_ms, d.fill.end_ms);
-		let asset = d.fill.asset;
-		if d.stage == Stage::Scheduled {
-			self.clock.sleep_until(start).await;
-			if self.clock.now_ms() < end {
-				// The baseline reading first, then the command: the window's energy is what follows.
-				if let Some(Ok(s)) = link.read(start).await {
-					self.store_sample(asset, s);
-				}
-				let floor = d.min_soc_percent.filter(|_| d.fill.direction == Direction::Up);
-				if let (Some(min), DeviceLink::Modbus(_)) = (floor, &link) {
-					let r = link.set_reserve(min).await;
-					self.log(&d, format!("reserve {min} %"), &r, "window start");
-				}
-				let r = link.command(d.watts()).await;
-				self.log(&d, format!("power {} W", d.watts()), &r, "window start");
-				d.stage = Stage::Running;
-				self.notify(
-					&d,
-					"dispatch",
-					serde_json::json!({"power_w": d.fill.power_w, "start_ms": start, "end_ms": end}),
-				);
-			} else {
-				d.stage = Stage::Ended;
-			}
-			self.save(&d);
-		} else if d.stage == Stage::Running && self.clock.now_ms() < end {
-			let r = link.command(d.watts()).await;
-			self.log(&d, format!("power {} W", d.watts()), &r, "resumed after restart");
-		}
-		while matches!(d.stage, Stage::Running | Stage::Stopped) {
-			let now = self.clock.now_ms();
-			if now >= end {
-				if d.stage == Stage::Running {
-					let r = link.release().await;
-					self.log(&d, "release".into(), &r, "window end");
-				}
-				if let Some(Ok(s)) = link.read(end).await {
-					self.store_sample(asset, s);
-				}
-				d.stage = Stage::Ended;
-				self.save(&d);
-				break;
-			}
-			let next = Clock::next_aligned(now, MINUTE_MS).min(end);
-			self.clock.sleep_until(next).await;
-			if next >= end {
-				continue;
-			}
-			// Readings of the minute land first (chargers send theirs on the minute).
-			self.clock.sleep_until(next + MINUTE_MS / 20).await;
-			if d.stage != Stage::Running || self.clock.now_ms() >= end {
-				continue;
-			}
-			let latest = self.latest(asset, next);
-			let floor = d.min_soc_percent.filter(|_| d.fill.direction == Direction::Up);
-			match (floor, latest.and_then(|s| s.soc_permille)) {
-				(Some(min), Some(soc)) if soc as f64 / 10.0 <= min => {
-					let r = link.release().await;
-					let reason = format!(
-						"minimum state of charge {min} % reached ({:.1} %)",
-						soc as f64 / 10.0
-					);
-					self.log(&d, "stop".into(), &r, &reason);
-					d.stop = Some(Stop { at_ms: self.clock.now_ms(), reason });
-					d.stage = Stage::Stopped;
-					self.save(&d);
-				},
-				_ => {
-					if matches!(link, DeviceLink::Modbus(_)) {
-						// Refresh the setpoint before its reversion timer runs out.
-						let r = link.command(d.watts()).await;
-						if r.is_err() {
-							self.log(&d, format!("power {} W", d.watts()), &r, "refresh");
-						}
-					}
-				},
-			}
-		}
-		if d.stage == Stage::Ended {
-			// Wait (a little) for the reading of the window's last minute.
-			let deadline = end + 2 * MINUTE_MS;
-			while self.latest(asset, end).is_none_or(|s| s.at_ms < end)
-				&& self.clock.now_ms() < deadline
-			{
-				self.clock.sleep_until(self.clock.now_ms() + MINUTE_MS / 10).await;
-			}
-			let samples = self.store.samples(asset, start, end).unwrap_or_default();
-			let register = match d.fill.direction {
-				Direction::Up => Register::Export,
-				Direction::Down => Register::Import,
+	/// Drives `d` to the end: window, stop, report. Each stage is a step of the machine
+	/// and names the next; the dispatch is saved whenever its stage changes.
+	pub async fn run(self, d: Dispatch, link: DeviceLink) {
+		let watch = d.floor().map(FloorWatch::new);
+		let resumed = d.stage == Stage::Running;
+		let mut job = Job { d, link, watch, resumed };
+		// Written again, so that a store from before the index of running dispatches
+		// counts a resumed one.
+		self.save(&job.d).await;
+		let mut stage = job.d.stage;
+		loop {
+			stage = match stage {
+				Stage::Scheduled => self.start(&mut job).await,
+				Stage::Running => self.running(&mut job).await,
+				Stage::Stopped => self.stopped(&mut job).await,
+				Stage::Ended => self.ended(&mut job).await,
+				Stage::Reported => self.post(&mut job.d).await,
+				Stage::Done | Stage::Expired => break,
 			};
-			let delivered = metering::delivered_wh(&samples, start, end, register);
-			let report = Report {
-				request: d.fill.request as u64,
-				fill: d.fill.fill,
-				asset,
-				delivered_wh: delivered,
-				samples_root: hex::encode(metering::samples_root(asset, &samples)),
-				samples: samples.len() as u32,
-				state: ReportState::Pending,
-				attempts: 0,
-			};
-			match self.store.report_once(report) {
-				Ok(r) => {
-					d.delivered_wh = Some(r.delivered_wh);
-					d.stage = Stage::Reported;
-					self.save(&d);
-				},
-				Err(e) => {
-					tracing::error!(target: "dispatch", "cannot store the report: {e}");
-					return;
-				},
+			if stage != job.d.stage {
+				job.d.stage = stage;
+				self.save(&job.d).await;
 			}
 		}
-		if d.stage == Stage::Reported && self.post(&d).await {
-			d.stage = Stage::Done;
-			self.save(&d);
+	}
+
+	/// Scheduled: at the window's start, the baseline reading, the reserve, the command.
+	async fn start(&self, job: &mut Job) -> Stage {
+		let (start, end) = (job.d.fill.start_ms, job.d.fill.end_ms);
+		self.clock.sleep_until(start).await;
+		if self.clock.now_ms() >= end {
+			return Stage::Ended;
 		}
-	}
-
-	fn store_sample(&self, asset: u32, s: Sample) {
-		match self.store.put_sample(asset, &s) {
-			Ok(true) => Metrics::inc(&self.metrics.samples_stored),
-			Ok(false) => {},
-			Err(e) => tracing::error!(target: "dispatch", "cannot store a sample: {e}"),
+		// The baseline reading first, then the command: the window's energy is what follows.
+		if let Some(Ok(s)) = job.link.read(start).await {
+			self.observe(job, &s);
+			self.store_sample(job.d.fill.asset, s.sample(start)).await;
 		}
+		if let (Some(min), DeviceLink::Modbus(_)) = (job.d.floor(), &job.link) {
+			let r = job.link.set_reserve(min).await;
+			let (command, r) = match r {
+				Ok(points) => (format!("reserve {min} % ({})", points.join(", ")), Ok(())),
+				Err(e) => (format!("reserve {min} %"), Err(e)),
+			};
+			self.log(&job.d, command, &r, "window start").await;
+		}
+		self.command(job, "window start").await;
+		self.notify(
+			&job.d,
+			"dispatch",
+			serde_json::json!({"power_w": job.d.fill.power_w, "start_ms": start, "end_ms": end}),
+		);
+		Stage::Running
 	}
 
-	fn latest(&self, asset: u32, until_ms: u64) -> Option<Sample> {
-		self.store.samples(asset, until_ms.saturating_sub(5 * MINUTE_MS), until_ms).ok()?.pop()
+	async fn command(&self, job: &Job, reason: &str) -> bool {
+		let watts = job.d.watts();
+		let r = job.link.command(watts, self.clock.now_ms(), job.d.fill.end_ms).await;
+		let ok = r.is_ok();
+		if !ok || reason != "refresh" {
+			self.log(&job.d, format!("power {watts} W"), &r, reason).await;
+		}
+		ok
 	}
 
-	/// Posts the fill's stored report until the chain has it.
-	async fn post(&self, d: &Dispatch) -> bool {
-		let Ok(Some(mut report)) = self.store.report(d.fill.request as u64, d.fill.fill) else {
-			return false;
+	/// Running: one step, up to the next check of the floor (the metering minute, or
+	/// sooner as the floor nears); releases at the window's end.
+	async fn running(&self, job: &mut Job) -> Stage {
+		let end = job.d.fill.end_ms;
+		let now = self.clock.now_ms();
+		if now >= end {
+			self.release(job, "window end").await;
+			if let Some(Ok(s)) = job.link.read(end).await {
+				self.store_sample(job.d.fill.asset, s.sample(end)).await;
+			}
+			return Stage::Ended;
+		}
+		if std::mem::take(&mut job.resumed) {
+			self.command(job, "resumed after restart").await;
+		}
+		// The minute's check comes a little after the minute: readings land first
+		// (chargers send theirs on the minute).
+		let minute = Clock::next_aligned(now, MINUTE_MS);
+		let check = (minute + MINUTE_MS / 20).min(end);
+		let next = match (job.watch.as_mut(), self.live(job.d.fill.asset)) {
+			(Some(w), Some(s)) if s.at_ms + 2 * MINUTE_MS > now => {
+				w.observe(&s);
+				w.next(&s, now, check)
+			},
+			_ => Next::Minute,
 		};
-		if report.state == ReportState::Posted {
-			return true;
+		match next {
+			Next::StopNow => return self.stop_at_floor(job).await,
+			Next::StopAt(at) if at < end => {
+				self.clock.sleep_until(at).await;
+				return self.stop_at_floor(job).await;
+			},
+			Next::ReadAt(at) if at < check => {
+				self.clock.sleep_until(at).await;
+				self.fresh_reading(job).await;
+			},
+			_ => {
+				self.clock.sleep_until(check).await;
+				if self.clock.now_ms() < end && matches!(job.link, DeviceLink::Modbus(_)) {
+					// Refresh the setpoint before its reversion timer runs out.
+					self.command(job, "refresh").await;
+				}
+			},
 		}
-		let mut root = [0u8; 32];
-		if hex::decode_to_slice(&report.samples_root, &mut root).is_err() {
-			return false;
+		Stage::Running
+	}
+
+	/// Stopped: waits for the window's end.
+	async fn stopped(&self, job: &mut Job) -> Stage {
+		let end = job.d.fill.end_ms;
+		self.clock.sleep_until(end).await;
+		if let Some(Ok(s)) = job.link.read(end).await {
+			self.store_sample(job.d.fill.asset, s.sample(end)).await;
 		}
-		let mut wait = self.retry;
-		for _ in 0..REPORT_ATTEMPTS {
-			report.attempts += 1;
-			let _ = self.store.update_report(&report);
-			match self.ledger.report(d.fill.request, d.fill.fill, report.delivered_wh, root).await {
-				Ok(outcome) => {
-					report.state = ReportState::Posted;
-					let _ = self.store.update_report(&report);
-					Metrics::inc(&self.metrics.reports_posted);
-					tracing::info!(target: "dispatch", request = d.fill.request, fill = d.fill.fill, delivered_wh = report.delivered_wh, ?outcome, "delivery reported");
-					return true;
-				},
-				Err(e) => {
-					Metrics::inc(&self.metrics.report_failures);
-					tracing::warn!(target: "dispatch", request = d.fill.request, fill = d.fill.fill, "report failed: {e}");
-					tokio::time::sleep(wait).await;
-					wait = (wait * 2).min(Duration::from_secs(60));
-				},
+		Stage::Ended
+	}
+
+	/// Ended: waits (a little) for the reading of the window's last minute, then builds
+	/// and stores the report once.
+	async fn ended(&self, job: &mut Job) -> Stage {
+		let (asset, end) = (job.d.fill.asset, job.d.fill.end_ms);
+		let deadline = end + 2 * MINUTE_MS;
+		while self.latest(asset, end).is_none_or(|s| s.at_ms < end)
+			&& self.clock.now_ms() < deadline
+		{
+			self.clock.sleep_until(self.clock.now_ms() + MINUTE_MS / 10).await;
+		}
+		let report = self.build_report(&job.d, deadline);
+		match writer::blocking(&self.store, move |s| s.report_once(report)).await {
+			Ok(r) => {
+				job.d.delivered_wh = Some(r.delivered_wh);
+				Stage::Reported
+			},
+			Err(e) => {
+				tracing::error!(target: "dispatch", "cannot store the report: {e}");
+				self.clock.sleep_until(self.clock.now_ms() + MINUTE_MS).await;
+				Stage::Ended
+			},
+		}
+	}
+
+	/// Stops a discharge at its floor.
+	async fn stop_at_floor(&self, job: &mut Job) -> Stage {
+		let min = job.d.floor().unwrap_or_default();
+		let soc = self.live(job.d.fill.asset).and_then(|s| s.soc_percent);
+		self.release(job, "minimum state of charge").await;
+		let reason = match soc {
+			Some(soc) => format!("minimum state of charge {min} % reached ({soc:.1} %)"),
+			None => format!("minimum state of charge {min} % reached"),
+		};
+		tracing::info!(target: "dispatch", asset = job.d.fill.asset, request = job.d.fill.request, "{reason}");
+		job.d.stop = Some(Stop { at_ms: self.clock.now_ms(), reason });
+		Stage::Stopped
+	}
+
+	/// Releases the device; one that cannot be reached is remembered in the store and
+	/// released when it can be (see [`Dispatcher::retry_releases`]).
+	async fn release(&self, job: &Job, reason: &str) {
+		let r = job.link.release().await;
+		let failed = r.is_err();
+		self.log(&job.d, "release".into(), &r, reason).await;
+		if failed {
+			let (asset, end) = (job.d.fill.asset, job.d.fill.end_ms);
+			let r = writer::blocking(&self.store, move |s| s.set_pending_release(asset, end));
+			if let Err(e) = r.await {
+				tracing::error!(target: "dispatch", "cannot keep the pending release: {e}");
 			}
 		}
-		false
+	}
+
+	/// Retries the releases that did not reach their device, every `every` of real
+	/// time, forever (a charger that reconnects is released within one period).
+	pub async fn retry_releases(
+		self,
+		devices: Arc<std::collections::BTreeMap<u32, DeviceLink>>,
+		every: Duration,
+	) {
+		loop {
+			let pending =
+				writer::blocking(&self.store, |s| s.pending_releases()).await.unwrap_or_default();
+			for (asset, _end) in pending {
+				let Some(link) = devices.get(&asset) else { continue };
+				if !link.is_connected() && matches!(link, DeviceLink::Ocpp { .. }) {
+					continue;
+				}
+				if link.release().await.is_ok() {
+					tracing::info!(target: "dispatch", asset, "pending release delivered");
+					let _ = writer::blocking(&self.store, move |s| s.clear_pending_release(asset))
+						.await;
+				}
+			}
+			tokio::time::sleep(every).await;
+		}
+	}
+
+	/// A fresh reading of the device now: read directly (battery) or asked for
+	/// (charger, whose answer comes in as its meter values).
+	async fn fresh_reading(&self, job: &mut Job) {
+		let now = self.clock.now_ms();
+		match job.link.read(now).await {
+			Some(Ok(s)) => self.observe(job, &s),
+			Some(Err(e)) => {
+				tracing::debug!(target: "dispatch", asset = job.d.fill.asset, "fresh reading failed: {e}")
+			},
+			None => {
+				if job.link.trigger().await.is_ok() {
+					// Wait (a little) for the triggered reading.
+					let asset = job.d.fill.asset;
+					let until = tokio::time::Instant::now() + Duration::from_millis(500);
+					while self.live(asset).is_none_or(|s| s.at_ms < now)
+						&& tokio::time::Instant::now() < until
+					{
+						tokio::time::sleep(Duration::from_millis(5)).await;
+					}
+				}
+			},
+		}
+		if let (Some(w), Some(s)) = (job.watch.as_mut(), self.live(job.d.fill.asset)) {
+			w.observe(&s);
+		}
+	}
+
+	fn observe(&self, job: &mut Job, s: &Snapshot) {
+		self.set_live(job.d.fill.asset, *s);
+		if let Some(w) = job.watch.as_mut() {
+			w.observe(s);
+		}
+	}
+
+	/// Keeps `s` as the latest reading of `asset`.
+	pub fn set_live(&self, asset: u32, s: Snapshot) {
+		let mut live = self.live.lock().expect("not poisoned");
+		if live.get(&asset).is_none_or(|old| old.at_ms <= s.at_ms) {
+			live.insert(asset, s);
+		}
+	}
+
+	/// The latest reading of `asset`.
+	pub fn live(&self, asset: u32) -> Option<Snapshot> {
+		self.live.lock().expect("not poisoned").get(&asset).copied()
+	}
+
+	pub(crate) fn latest(&self, asset: u32, until_ms: u64) -> Option<Sample> {
+		self.store.samples(asset, until_ms.saturating_sub(5 * MINUTE_MS), until_ms).ok()?.pop()
 	}
 
 	/// Meters a Modbus device every market minute, forever.
@@ -405,8 +480,11 @@ impl Dispatcher {
 		loop {
 			let minute = Clock::next_aligned(self.clock.now_ms(), MINUTE_MS);
 			self.clock.sleep_until(minute).await;
-			match link.read(minute).await {
-				Some(Ok(s)) => self.store_sample(asset, s),
+			match link.read(self.clock.now_ms()).await {
+				Some(Ok(s)) => {
+					self.set_live(asset, s);
+					self.store_sample(asset, s.sample(minute)).await;
+				},
 				Some(Err(e)) => {
 					Metrics::inc(&self.metrics.readings_failed);
 					tracing::debug!(target: "metering", asset, "reading failed: {e}");
@@ -414,23 +492,5 @@ impl Dispatcher {
 				None => return,
 			}
 		}
-	}
-
-	/// Stores a charger's clock-aligned reading as the sample of its minute.
-	pub fn charger_sample(&self, asset: u32, s: &crate::ocpp::meter::MeterSample) {
-		let Some(exported) = s.exported_wh else { return };
-		if !s.clock_aligned {
-			return;
-		}
-		self.store_sample(
-			asset,
-			Sample {
-				at_ms: metering::nearest_minute(s.timestamp_ms),
-				exported_wh: exported.round() as u64,
-				imported_wh: s.imported_wh.unwrap_or(0.0).round() as u64,
-				power_w: s.power_w.unwrap_or(0.0).round() as i64,
-				soc_permille: s.soc_percent.map(|p| (p * 10.0).round().clamp(0.0, 1000.0) as u16),
-			},
-		);
 	}
 }

@@ -1,11 +1,20 @@
 //! One-minute meter samples, delivered energy per fill and the Merkle root of the
-//! samples behind it (the root the oracle posts with its delivery report).
+//! samples behind it (the root the oracle posts with its delivery report), and the
+//! plausibility rules readings must pass: the bridge's clock, registers that never run
+//! backwards, and a cap of contracted power × window × (1 + tolerance) per fill.
 
+use crate::anomaly::AnomalyKind;
 use blake2::{digest::consts::U32, Blake2b, Digest};
 use serde::{Deserialize, Serialize};
 
 /// Market milliseconds in a metering interval.
 pub const MINUTE_MS: u64 = 60_000;
+/// Default tolerance above contracted power × window, percent: a meter's class
+/// accuracy (1-2 %) and the rounding of the minute registers.
+pub const DEFAULT_TOLERANCE_PERCENT: f64 = 2.0;
+/// Default largest difference between a device's timestamp and the bridge's clock,
+/// market seconds.
+pub const DEFAULT_MAX_CLOCK_SKEW_S: u64 = 120;
 
 /// A meter reading of one asset at one minute of market time.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +51,16 @@ pub enum Register {
 	Import,
 }
 
+impl Register {
+	/// The register's value in `s`, Wh.
+	pub fn of(self, s: &Sample) -> u64 {
+		match self {
+			Register::Export => s.exported_wh,
+			Register::Import => s.imported_wh,
+		}
+	}
+}
+
 /// Energy delivered in `[start_ms, end_ms]`: the register at the last sample of the
 /// window minus the register at its first. Minutes without a sample count for nothing
 /// beyond what the registers show, so a device that went quiet is paid for what it
@@ -49,14 +68,101 @@ pub enum Register {
 pub fn delivered_wh(samples: &[Sample], start_ms: u64, end_ms: u64, register: Register) -> u64 {
 	let inside: Vec<&Sample> =
 		samples.iter().filter(|s| s.at_ms >= start_ms && s.at_ms <= end_ms).collect();
-	let value = |s: &Sample| match register {
-		Register::Export => s.exported_wh,
-		Register::Import => s.imported_wh,
-	};
 	match (inside.iter().min_by_key(|s| s.at_ms), inside.iter().max_by_key(|s| s.at_ms)) {
-		(Some(first), Some(last)) => value(last).saturating_sub(value(first)),
+		(Some(first), Some(last)) => register.of(last).saturating_sub(register.of(first)),
 		_ => 0,
 	}
+}
+
+/// The tolerances the bridge meters with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeteringPolicy {
+	/// A fill reports at most power × window × (1 + `tolerance_percent` / 100).
+	pub tolerance_percent: f64,
+	/// A device's timestamp may differ from the bridge's clock at arrival by at most
+	/// this much, market ms; further off, the reading is refused.
+	pub max_clock_skew_ms: u64,
+}
+
+impl Default for MeteringPolicy {
+	fn default() -> Self {
+		Self {
+			tolerance_percent: DEFAULT_TOLERANCE_PERCENT,
+			max_clock_skew_ms: DEFAULT_MAX_CLOCK_SKEW_S * 1_000,
+		}
+	}
+}
+
+impl MeteringPolicy {
+	/// The most a fill of `power_w` over `[start_ms, end_ms]` may report, Wh.
+	pub fn cap_wh(&self, power_w: u64, start_ms: u64, end_ms: u64) -> u64 {
+		let contracted = power_w as f64 * end_ms.saturating_sub(start_ms) as f64 / 3_600_000.0;
+		(contracted * (1.0 + self.tolerance_percent / 100.0)).floor() as u64
+	}
+
+	/// Checks the device's timestamp of a reading against the bridge's clock when it
+	/// arrived (both market ms).
+	pub fn check_clock(&self, device_ms: u64, received_ms: u64) -> Result<(), AnomalyKind> {
+		if device_ms > received_ms.saturating_add(self.max_clock_skew_ms) {
+			Err(AnomalyKind::FutureDated)
+		} else if device_ms.saturating_add(self.max_clock_skew_ms) < received_ms {
+			Err(AnomalyKind::Stale)
+		} else {
+			Ok(())
+		}
+	}
+}
+
+/// A reading whose register runs against a neighbouring sample's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backwards {
+	/// The register.
+	pub register: Register,
+	/// The neighbour's minute.
+	pub neighbour_ms: u64,
+	/// The neighbour's register, Wh.
+	pub neighbour_wh: u64,
+	/// The new reading's register, Wh.
+	pub wh: u64,
+}
+
+impl std::fmt::Display for Backwards {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		write!(
+			f,
+			"{:?} register {} Wh against {} Wh at {} ms",
+			self.register, self.wh, self.neighbour_wh, self.neighbour_ms
+		)
+	}
+}
+
+/// Checks that `new` keeps both registers monotonic between the sample before it
+/// (`prev`) and the one after it (`next`).
+pub fn check_monotonic(
+	prev: Option<&Sample>,
+	new: &Sample,
+	next: Option<&Sample>,
+) -> Result<(), Backwards> {
+	for register in [Register::Export, Register::Import] {
+		let wh = register.of(new);
+		if let Some(p) = prev.filter(|p| register.of(p) > wh) {
+			return Err(Backwards {
+				register,
+				neighbour_ms: p.at_ms,
+				neighbour_wh: register.of(p),
+				wh,
+			});
+		}
+		if let Some(n) = next.filter(|n| register.of(n) < wh) {
+			return Err(Backwards {
+				register,
+				neighbour_ms: n.at_ms,
+				neighbour_wh: register.of(n),
+				wh,
+			});
+		}
+	}
+	Ok(())
 }
 
 type Blake2b256 = Blake2b<U32>;
@@ -141,6 +247,46 @@ mod tests {
 		assert_eq!(delivered_wh(&early, 0, 45 * MINUTE_MS, Register::Export), 5_000);
 		assert_eq!(delivered_wh(&samples[..1], 0, 45 * MINUTE_MS, Register::Export), 0);
 		assert_eq!(delivered_wh(&samples, 0, 45 * MINUTE_MS, Register::Import), 0);
+	}
+
+	#[test]
+	fn the_cap_is_power_times_window_plus_the_tolerance() {
+		let p = MeteringPolicy::default();
+		// The pilot's fill: 10 kW for 45 minutes is 7.5 kWh, 7.65 kWh with 2 %.
+		assert_eq!(p.cap_wh(10_000, 0, 45 * MINUTE_MS), 7_650);
+		let strict = MeteringPolicy { tolerance_percent: 0.0, ..p };
+		assert_eq!(strict.cap_wh(10_000, 0, 45 * MINUTE_MS), 7_500);
+		assert_eq!(p.cap_wh(10_000, 45 * MINUTE_MS, 0), 0);
+	}
+
+	#[test]
+	fn device_clocks_are_checked_against_the_bridges() {
+		let p = MeteringPolicy { max_clock_skew_ms: 60_000, ..Default::default() };
+		let now = 10 * MINUTE_MS;
+		assert_eq!(p.check_clock(now + 60_000, now), Ok(()));
+		assert_eq!(p.check_clock(now - 60_000, now), Ok(()));
+		assert_eq!(p.check_clock(now + 60_001, now), Err(AnomalyKind::FutureDated));
+		assert_eq!(p.check_clock(now - 60_001, now), Err(AnomalyKind::Stale));
+		assert_eq!(p.check_clock(u64::MAX, now), Err(AnomalyKind::FutureDated));
+		assert_eq!(p.check_clock(0, now), Err(AnomalyKind::Stale));
+	}
+
+	#[test]
+	fn registers_may_not_run_backwards_either_side() {
+		let (a, b, c) = (s(1, 100), s(2, 150), s(3, 200));
+		assert_eq!(check_monotonic(Some(&a), &b, Some(&c)), Ok(()));
+		assert_eq!(check_monotonic(None, &a, None), Ok(()));
+		let low = s(2, 90);
+		let e = check_monotonic(Some(&a), &low, Some(&c)).unwrap_err();
+		assert_eq!((e.register, e.neighbour_wh, e.wh), (Register::Export, 100, 90));
+		let high = s(2, 250);
+		assert_eq!(check_monotonic(Some(&a), &high, Some(&c)).unwrap_err().neighbour_ms, c.at_ms);
+		let import_back = Sample { imported_wh: 5, ..s(2, 150) };
+		let prev = Sample { imported_wh: 6, ..a };
+		assert_eq!(
+			check_monotonic(Some(&prev), &import_back, None).unwrap_err().register,
+			Register::Import
+		);
 	}
 
 	#[test]

@@ -1,5 +1,9 @@
 //! Counters the bridge exposes in Prometheus text format.
 
+use crate::{
+	anomaly::{AnomalyCounters, AnomalyKind},
+	ocpp::limits::{OcppCounters, Refusal},
+};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The bridge's counters and gauges.
@@ -17,8 +21,20 @@ pub struct Metrics {
 	pub reports_posted: AtomicU64,
 	/// Report submissions that failed (retried).
 	pub report_failures: AtomicU64,
+	/// Reports given up at their deadline since start.
+	pub reports_expired: AtomicU64,
 	/// Last finalized block processed.
 	pub last_block: AtomicU64,
+	/// The chain's finalized head, last seen.
+	pub chain_head: AtomicU64,
+	/// Catch-ups from the market's storage.
+	pub catch_ups: AtomicU64,
+	/// Meter readings refused or cut, by kind.
+	pub anomalies: AnomalyCounters,
+	/// The OCPP central system's refusals and rate limiting.
+	pub ocpp: OcppCounters,
+	/// Records deleted after the retention period.
+	pub pruned: AtomicU64,
 }
 
 /// Gauges read at render time.
@@ -32,12 +48,20 @@ pub struct Gauges {
 	pub samples_in_store: u64,
 	/// Reports not yet on chain.
 	pub reports_pending: u64,
+	/// Reports given up at their deadline (in the store).
+	pub reports_expired: u64,
+	/// Tasks running now.
+	pub tasks_running: u64,
+	/// Tasks that failed (panicked, or a service that stopped) since start.
+	pub tasks_failed: u64,
 	/// Dispatches running now.
 	pub dispatches_running: u64,
 	/// Webhook deliveries.
 	pub webhooks_sent: u64,
 	/// Webhook deliveries given up.
 	pub webhooks_failed: u64,
+	/// Connections open on the OCPP port, handshakes included.
+	pub ocpp_connections: u64,
 }
 
 impl Metrics {
@@ -49,7 +73,8 @@ impl Metrics {
 	/// Prometheus text exposition.
 	pub fn render(&self, g: Gauges) -> String {
 		let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-		let rows: [(&str, &str, &str, u64); 14] = [
+		let lag = get(&self.chain_head).saturating_sub(get(&self.last_block));
+		let rows: [(&str, &str, &str, u64); 23] = [
 			(
 				"flexbridge_devices_connected",
 				"gauge",
@@ -105,6 +130,37 @@ impl Metrics {
 				g.reports_pending,
 			),
 			(
+				"flexbridge_reports_expired",
+				"gauge",
+				"Delivery reports given up at the chain's deadline.",
+				g.reports_expired,
+			),
+			(
+				"flexbridge_reports_expired_total",
+				"counter",
+				"Delivery reports given up since start.",
+				get(&self.reports_expired),
+			),
+			("flexbridge_chain_lag_blocks", "gauge", "Finalized blocks not yet processed.", lag),
+			(
+				"flexbridge_chain_catch_ups_total",
+				"counter",
+				"Catch-ups from the market's storage after falling behind.",
+				get(&self.catch_ups),
+			),
+			(
+				"flexbridge_tasks_running",
+				"gauge",
+				"Tasks of the bridge running now.",
+				g.tasks_running,
+			),
+			(
+				"flexbridge_tasks_failed_total",
+				"counter",
+				"Tasks that panicked, or services that stopped.",
+				g.tasks_failed,
+			),
+			(
 				"flexbridge_report_failures_total",
 				"counter",
 				"Report submissions that failed.",
@@ -134,12 +190,54 @@ impl Metrics {
 				"Webhook notifications given up.",
 				g.webhooks_failed,
 			),
+			(
+				"flexbridge_ocpp_connections",
+				"gauge",
+				"Connections open on the OCPP port, handshakes included.",
+				g.ocpp_connections,
+			),
+			(
+				"flexbridge_ocpp_messages_rate_limited_total",
+				"counter",
+				"OCPP messages held back by the per-connection rate limit.",
+				get(&self.ocpp.rate_limited),
+			),
+			(
+				"flexbridge_pruned_records_total",
+				"counter",
+				"Samples, anomalies and command records deleted after the retention period.",
+				get(&self.pruned),
+			),
 		];
 		let mut out = String::new();
 		for (name, kind, help, value) in rows {
 			out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
 		}
+		let anomalies = AnomalyKind::ALL.map(|k| (k.name(), self.anomalies.get(k)));
+		labelled(
+			&mut out,
+			"flexbridge_meter_anomalies_total",
+			"Meter readings refused or cut, by kind.",
+			"kind",
+			&anomalies,
+		);
+		let refused = Refusal::ALL.map(|r| (r.name(), self.ocpp.refused_count(r)));
+		labelled(
+			&mut out,
+			"flexbridge_ocpp_connections_refused_total",
+			"OCPP connections refused or dropped, by reason.",
+			"reason",
+			&refused,
+		);
 		out
+	}
+}
+
+/// A counter with one series per value of `label`.
+fn labelled(out: &mut String, name: &str, help: &str, label: &str, values: &[(&str, u64)]) {
+	out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
+	for (value, n) in values {
+		out.push_str(&format!("{name}{{{label}=\"{value}\"}} {n}\n"));
 	}
 }
 
@@ -152,11 +250,22 @@ mod tests {
 		let m = Metrics::default();
 		Metrics::inc(&m.commands_sent);
 		Metrics::inc(&m.commands_sent);
+		m.anomalies.inc(AnomalyKind::FutureDated);
+		m.ocpp.refused(Refusal::Unauthorized);
+		m.ocpp.refused(Refusal::Unauthorized);
 		let text = m.render(Gauges { devices_connected: 2, ..Default::default() });
 		assert!(text.contains(
 			"# TYPE flexbridge_commands_sent_total counter\nflexbridge_commands_sent_total 2\n"
 		));
 		assert!(text.contains("flexbridge_devices_connected 2\n"));
-		assert_eq!(text.lines().filter(|l| !l.starts_with('#')).count(), 14);
+		assert!(text.contains("flexbridge_meter_anomalies_total{kind=\"future_dated\"} 1\n"));
+		assert!(text.contains("flexbridge_meter_anomalies_total{kind=\"stale\"} 0\n"));
+		assert!(
+			text.contains("flexbridge_ocpp_connections_refused_total{reason=\"unauthorized\"} 2\n")
+		);
+		assert_eq!(
+			text.lines().filter(|l| !l.starts_with('#')).count(),
+			23 + AnomalyKind::ALL.len() + Refusal::ALL.len()
+		);
 	}
 }

@@ -1,5 +1,6 @@
 //! Webhooks: each FSP hears about matches, purchases, dispatches and settlements of
-//! its assets as an HTTP POST with a JSON body, retried with backoff.
+//! its assets as an HTTP POST with a JSON body, retried with backoff. At most
+//! [`MAX_IN_FLIGHT`] deliveries run at once; one beyond that is given up at once.
 
 use crate::config::WebhookConfig;
 use serde::Serialize;
@@ -10,9 +11,12 @@ use std::{
 	},
 	time::Duration,
 };
+use tokio::sync::Semaphore;
 
 /// Attempts per notification.
 pub const ATTEMPTS: u32 = 5;
+/// Deliveries (with their retries) running at once at most.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// One notification.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -48,6 +52,7 @@ pub struct Notifier {
 	/// Counters.
 	pub stats: Arc<NotifyStats>,
 	first_retry: Duration,
+	in_flight: Arc<Semaphore>,
 }
 
 impl Notifier {
@@ -55,7 +60,13 @@ impl Notifier {
 	pub fn new(hooks: Vec<WebhookConfig>, first_retry: Duration) -> Self {
 		let client =
 			reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();
-		Self { hooks: Arc::new(hooks), client, stats: Default::default(), first_retry }
+		Self {
+			hooks: Arc::new(hooks),
+			client,
+			stats: Default::default(),
+			first_retry,
+			in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+		}
 	}
 
 	/// The webhooks that want `n`.
@@ -75,9 +86,17 @@ impl Notifier {
 	/// Queues `n` for every webhook that wants it.
 	pub fn send(&self, n: Notification) {
 		for url in self.targets(&n) {
+			let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+				self.stats.failed.fetch_add(1, Ordering::Relaxed);
+				tracing::warn!(target: "notify", %url, event = n.event, "{MAX_IN_FLIGHT} webhook deliveries running: this one is given up");
+				continue;
+			};
 			let me = self.clone();
 			let n = n.clone();
-			tokio::spawn(async move { me.deliver(&url, &n).await });
+			tokio::spawn(async move {
+				me.deliver(&url, &n).await;
+				drop(permit);
+			});
 		}
 	}
 

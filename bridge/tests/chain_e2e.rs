@@ -10,10 +10,7 @@ use flex_bridge::{
 	chain::runtime::{
 		self,
 		runtime_types::{
-			bounded_collections::bounded_vec::BoundedVec,
-			flexchain_runtime::RuntimeCall,
-			pallet_flex_market::{pallet::Call as MarketCall, types as t},
-			sp_arithmetic::per_things::Perbill,
+			bounded_collections::bounded_vec::BoundedVec, pallet_flex_market::types as t,
 		},
 	},
 	clock::Clock,
@@ -25,76 +22,18 @@ use flex_bridge::{
 use std::{
 	collections::BTreeMap,
 	future::IntoFuture,
-	net::TcpListener as StdListener,
 	path::PathBuf,
-	process::{Child, Command, Stdio},
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
-use subxt::{OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::{dev, Keypair};
 
-type Api = OnlineClient<SubstrateConfig>;
-const UNIT: u128 = 1_000_000_000_000;
+mod common;
+
+use common::{field, market_events, set_params, spawn, submit, Api, MAX_COST, UNIT};
+
 /// 0.10 FLEX per kWh, the pilot's price.
 const PRICE: u128 = UNIT / 10;
-
-fn free_port() -> u16 {
-	StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn node_binary() -> PathBuf {
-	let exe = std::env::current_exe().unwrap();
-	let bin = exe.parent().unwrap().parent().unwrap().join("flexchain-node");
-	assert!(
-		bin.exists(),
-		"{} is missing: build it with `cargo build --release -p flexchain-node`",
-		bin.display()
-	);
-	bin
-}
-
-struct Proc(Child, PathBuf);
-
-impl Proc {
-	fn log(&self) -> String {
-		std::fs::read_to_string(&self.1).unwrap_or_default()
-	}
-}
-
-impl Drop for Proc {
-	fn drop(&mut self) {
-		let _ = self.0.kill();
-		let _ = self.0.wait();
-	}
-}
-
-fn spawn(bin: &std::path::Path, args: &[String], log: PathBuf) -> Proc {
-	let out = std::fs::File::create(&log).unwrap();
-	let child = Command::new(bin)
-		.args(args)
-		.stdout(out.try_clone().unwrap())
-		.stderr(out)
-		.stdin(Stdio::null())
-		.spawn()
-		.unwrap_or_else(|e| panic!("{} starts: {e}", bin.display()));
-	Proc(child, log)
-}
-
-async fn submit<Call: subxt::transactions::Payload>(
-	api: &Api,
-	call: Call,
-	who: &Keypair,
-) -> subxt::extrinsics::ExtrinsicEvents<SubstrateConfig> {
-	let at = api.at_current_block().await.unwrap();
-	at.transactions()
-		.sign_and_submit_then_watch_default(&call, who)
-		.await
-		.unwrap()
-		.wait_for_finalized_success()
-		.await
-		.unwrap_or_else(|e| panic!("transaction failed: {e}"))
-}
 
 async fn register(api: &Api, who: &Keypair, kind: t::AssetKind, min_soc: u8, device: &str) -> u32 {
 	let spec = t::AssetSpec {
@@ -118,81 +57,16 @@ async fn hook(State(h): State<Hooks>, Json(body): Json<serde_json::Value>) -> &'
 	"ok"
 }
 
-/// All market events of finalized blocks 1..=now, as (pallet event name, decoded value).
-async fn market_events(api: &Api) -> Vec<(String, subxt::dynamic::Value)> {
-	let head = api.at_current_block().await.unwrap().block_number();
-	let mut out = Vec::new();
-	for n in 1..=head {
-		let at = api.at_block(n).await.unwrap();
-		for e in at.events().fetch().await.unwrap().iter() {
-			let e = e.unwrap();
-			if e.pallet_name() == "FlexMarket" {
-				out.push((
-					e.event_name().to_string(),
-					e.decode_fields_unchecked_as::<subxt::dynamic::Value>().unwrap(),
-				));
-			}
-		}
-	}
-	out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 	let dir = tempfile::tempdir().unwrap();
-	let rpc = free_port();
-	let node = spawn(
-		&node_binary(),
-		&[
-			"--dev",
-			"--tmp",
-			"--rpc-port",
-			&rpc.to_string(),
-			"--port",
-			&free_port().to_string(),
-			"--no-prometheus",
-			"--no-telemetry",
-			"--no-mdns",
-		]
-		.map(String::from),
-		dir.path().join("node.log"),
-	);
-	let url = format!("ws://127.0.0.1:{rpc}");
-	let api = {
-		let started = Instant::now();
-		loop {
-			if let Ok(api) = Api::from_insecure_url(&url).await {
-				if api.at_current_block().await.is_ok_and(|b| b.block_number() >= 1) {
-					break api;
-				}
-			}
-			assert!(
-				started.elapsed() < Duration::from_secs(120),
-				"node did not finalize a block:\n{}",
-				node.log()
-			);
-			tokio::time::sleep(Duration::from_millis(500)).await;
-		}
-	};
-	let (alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
+	let (node, api, url) = common::dev_chain(dir.path()).await;
+	let (_alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
 
 	// Settle a minute after a window instead of 15 minutes.
-	let params = t::MarketParams {
-		settlement_grace_ms: 60_000,
-		retention_ms: 7 * 24 * 3_600_000,
-		penalty_threshold: Perbill(0),
-		penalty_rate: Perbill(0),
-		request_deposit: UNIT / 10,
-		asset_deposit: UNIT / 10,
-		fsp_deposit: UNIT,
-		solution_margin: Perbill(0),
-		price_cap: None,
-	};
-	let sudo = runtime::transactions()
-		.sudo()
-		.sudo(RuntimeCall::FlexMarket(MarketCall::set_params { params }));
+	let sudo = set_params(&api, 60_000);
 	let (_, battery_asset, car_asset) = tokio::join!(
-		submit(&api, sudo, &alice),
+		sudo,
 		register(&api, &bob, t::AssetKind::Battery, 20, "battery-1"),
 		register(&api, &charlie, t::AssetKind::V2gCharger, 30, "V2G-1"),
 	);
@@ -221,6 +95,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		gate_closure: start - 25_000,
 		partial: false,
 		pricing: t::Pricing::PayAsBid,
+		max_over_w: 0,
 	};
 	let created =
 		submit(&api, runtime::transactions().flex_market().create_request(request), &dave).await;
@@ -253,7 +128,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		soc_model: Default::default(),
 	})));
 	tokio::spawn(battery::serve(modbus, bat.clone()));
-	let ocpp_port = free_port();
+	let ocpp_port = common::free_port();
 	let car = ChargerSim::new(ChargerSimConfig {
 		url: format!("ws://127.0.0.1:{ocpp_port}/ocpp"),
 		id: "V2G-1".into(),
@@ -281,7 +156,7 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 		.into_future(),
 	);
 
-	let http = free_port();
+	let http = common::free_port();
 	let config = format!(
 		r#"
 [chain]
@@ -350,7 +225,8 @@ events = ["buy", "settlement"]
 		.unwrap()
 		.wait_for_finalized_success()
 		.await;
-	submit(&api, runtime::transactions().flex_market().accept_match(request), &dave).await;
+	submit(&api, runtime::transactions().flex_market().accept_match(request, MAX_COST), &dave)
+		.await;
 	assert!(Clock::real_now_ms() < start, "the market setup ran past the window start");
 
 	// Kill the bridge 50 s into the window and start it again 5 s later.
@@ -365,7 +241,7 @@ events = ["buy", "settlement"]
 	// Wait for both reports and both settlements on chain.
 	let deadline = Instant::now() + Duration::from_secs(300);
 	let events = loop {
-		let events = market_events(&api).await;
+		let events = market_events(&api, 1).await;
 		if events.iter().filter(|(n, _)| n == "FillSettled").count() >= 2 {
 			break events;
 		}
@@ -375,16 +251,6 @@ events = ["buy", "settlement"]
 			bridge.log()
 		);
 		tokio::time::sleep(Duration::from_secs(3)).await;
-	};
-	let field = |v: &subxt::dynamic::Value, name: &str| -> u128 {
-		let text = v.to_string();
-		let at = text.find(&format!("{name}: ")).unwrap_or_else(|| panic!("{name} in {text}"));
-		text[at + name.len() + 2..]
-			.chars()
-			.take_while(|c| c.is_ascii_digit())
-			.collect::<String>()
-			.parse()
-			.unwrap()
 	};
 	let reports: Vec<_> = events.iter().filter(|(n, _)| n == "DeliveryReported").collect();
 	assert_eq!(reports.len(), 2, "exactly one report per fill: {reports:?}");
@@ -457,4 +323,122 @@ events = ["buy", "settlement"]
 	assert_eq!(count(&charlie_id, "settlement"), 1, "{got:?}");
 	assert_eq!(count(&charlie_id, "dispatch"), 0, "{got:?}");
 	drop(node);
+}
+
+/// A bridge with a fresh store on a chain with history: it starts at the finalized
+/// head instead of block 1 and takes up, from the market's storage, the fill bought
+/// for its battery before it started; it dispatches, meters and reports it, and its
+/// `/health` shows it caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_store_takes_up_a_fill_bought_before_it_started() {
+	let dir = tempfile::tempdir().unwrap();
+	let (_node, api, url) = common::dev_chain(dir.path()).await;
+	let (bob, dave) = (dev::bob(), dev::dave());
+	let (_, asset) = tokio::join!(
+		set_params(&api, 60_000),
+		register(&api, &bob, t::AssetKind::Battery, 20, "battery-fresh"),
+	);
+	let prequalify =
+		runtime::transactions().flex_market().set_asset_status(asset, t::AssetStatus::Prequalified);
+	submit(&api, prequalify, &dave).await;
+	let start = (Clock::real_now_ms() + 90_000).div_ceil(60_000) * 60_000;
+	let window = || t::Window { start, end: start + 60_000 };
+	let request = t::RequestSpec {
+		location: 1,
+		window: window(),
+		direction: t::Direction::Up,
+		power_w: 10_000,
+		max_price: UNIT * 21 / 100,
+		gate_closure: start - 25_000,
+		partial: false,
+		pricing: t::Pricing::PayAsBid,
+		max_over_w: 0,
+	};
+	let (created, _) = tokio::join!(
+		submit(&api, runtime::transactions().flex_market().create_request(request), &dave),
+		submit(
+			&api,
+			runtime::transactions().flex_market().create_offer(t::OfferSpec {
+				asset,
+				window: window(),
+				direction: t::Direction::Up,
+				power_w: 10_000,
+				price: PRICE,
+				divisibility: t::Divisibility::AllOrNothing,
+			}),
+			&bob
+		),
+	);
+	let request = created
+		.find_first::<runtime::flex_market::events::RequestCreated>()
+		.unwrap()
+		.unwrap()
+		.request;
+	let at = api.at_current_block().await.unwrap();
+	let _ = at
+		.transactions()
+		.sign_and_submit_then_watch_default(
+			&runtime::transactions().flex_market().match_request(request),
+			&dave,
+		)
+		.await
+		.unwrap()
+		.wait_for_finalized_success()
+		.await;
+	submit(&api, runtime::transactions().flex_market().accept_match(request, MAX_COST), &dave)
+		.await;
+	let bought = api.at_current_block().await.unwrap().block_number();
+
+	// Only now the battery and the bridge, on a fresh store.
+	let modbus = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let modbus_addr = modbus.local_addr().unwrap();
+	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
+		capacity_wh: 13_500.0,
+		initial_soc_percent: 73.4,
+		max_power_w: 10_000.0,
+		reserve_soc_percent: 5.0,
+		unit_id: 1,
+		serial: "E2E-FRESH".into(),
+		clock: Clock::real(),
+		soc_model: Default::default(),
+	})));
+	tokio::spawn(battery::serve(modbus, bat.clone()));
+	let http = common::free_port();
+	let config = format!(
+		"[chain]\nurl = \"{url}\"\noracle_key = \"//Eve\"\n\n[store]\npath = \"{}\"\n\n\
+		 [http]\nlisten = \"127.0.0.1:{http}\"\n\n[ocpp]\nlisten = \"127.0.0.1:{}\"\n\n\
+		 [[asset]]\nid = {asset}\nmodbus = {{ address = \"{modbus_addr}\" }}\n",
+		dir.path().join("fresh.redb").display(),
+		common::free_port(),
+	);
+	let config_path = dir.path().join("fresh.toml");
+	std::fs::write(&config_path, config).unwrap();
+	let bridge = spawn(
+		&PathBuf::from(env!("CARGO_BIN_EXE_flex-bridge")),
+		&["--config".to_string(), config_path.display().to_string()],
+		dir.path().join("fresh.log"),
+	);
+	let deadline = Instant::now() + Duration::from_secs(240);
+	let delivered = loop {
+		let events = market_events(&api, bought).await;
+		if let Some((_, v)) = events.iter().find(|(n, _)| n == "DeliveryReported") {
+			break field(v, "delivered_wh") as u64;
+		}
+		assert!(Instant::now() < deadline, "no report in time\n{}", bridge.log());
+		tokio::time::sleep(Duration::from_secs(3)).await;
+	};
+	let log = bridge.log();
+	println!("fresh store: bought at block {bought}, delivered {delivered} Wh of 167 Wh");
+	assert!(log.contains("fresh store: following from the finalized head"), "{log}");
+	assert!(log.contains("caught up from the market's storage"), "{log}");
+	assert!((150..=170).contains(&delivered), "{delivered} Wh");
+	let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/health"))
+		.await
+		.unwrap()
+		.json()
+		.await
+		.unwrap();
+	assert_eq!(health["status"], "ok", "{health}");
+	assert!(health["lag_blocks"].as_u64().unwrap() <= 20, "{health}");
+	assert!(health["last_block"].as_u64().unwrap() >= bought, "{health}");
 }

@@ -12,7 +12,7 @@ use flex_bridge::{
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::{net::TcpListener, sync::mpsc::UnboundedReceiver, time::timeout};
+use tokio::{net::TcpListener, sync::mpsc::Receiver, time::timeout};
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
 
 const SCALE: f64 = 300.0;
@@ -25,7 +25,7 @@ async fn central(
 	chargers: Vec<ChargerConfig>,
 	clock: Clock,
 	call_timeout: Duration,
-) -> (CentralSystem, UnboundedReceiver<ChargerEvent>, String) {
+) -> (CentralSystem, Receiver<ChargerEvent>, String) {
 	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let url = format!("ws://{}/ocpp", listener.local_addr().unwrap());
 	let (cs, events) = CentralSystem::new(chargers, clock, call_timeout, 60);
@@ -51,7 +51,7 @@ fn pilot_car(url: &str, id: &str, clock: Clock) -> ChargerSimConfig {
 }
 
 async fn wait_for(
-	events: &mut UnboundedReceiver<ChargerEvent>,
+	events: &mut Receiver<ChargerEvent>,
 	what: impl Fn(&ChargerEvent) -> bool,
 ) -> ChargerEvent {
 	timeout(Duration::from_secs(20), async {
@@ -88,10 +88,18 @@ async fn a_down_fill_charges_the_car_and_meters_the_import_register() {
 	let sim = ChargerSim::new(pilot_car(&url, "V2G-DOWN", clock));
 	tokio::spawn(sim.clone().run());
 	wait_for(&mut events, |e| matches!(e, ChargerEvent::Booted { .. })).await;
-	until(|| sim.state.lock().unwrap().aligned_measurands.len() == 4).await;
+	// Metering configured (interval, aligned and sampled measurands): no call of the
+	// bridge's is in flight when the window starts.
+	until(|| {
+		let s = sim.state.lock().unwrap();
+		s.aligned_measurands.len() == 4 && s.received.get("ChangeConfiguration") >= Some(&3)
+	})
+	.await;
 
-	let start_ms = metering::minute_of(clock.now_ms()) + MINUTE_MS;
-	clock.sleep_until(start_ms).await;
+	let start_ms = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
+	// Half a minute before the first reading counted: the command's round trip (real
+	// milliseconds, seconds at 300x) cannot race the reading on the minute.
+	clock.sleep_until(start_ms - MINUTE_MS / 2).await;
 	// Charging is a positive limit in W: 6 kW into the car for 10 minutes = 1 kWh.
 	cs.set_power("V2G-DOWN", -6_000.0).await.unwrap();
 	assert_eq!(sim.state.lock().unwrap().storage.power_w, -6_000.0);
@@ -114,7 +122,8 @@ async fn a_down_fill_charges_the_car_and_meters_the_import_register() {
 	assert!((990.0..=1_010.0).contains(&charged), "charged {charged} Wh");
 	assert_eq!(imported.last().unwrap().1, imported.first().unwrap().1, "nothing exported");
 	let soc = sim.state.lock().unwrap().storage.soc_percent();
-	assert!((soc - (47.425 + 2.5)).abs() < 0.1, "SoC {soc}");
+	// 10.5 minutes at 6 kW: 1.05 kWh of 40 kWh.
+	assert!((soc - (47.425 + 2.625)).abs() < 0.1, "SoC {soc}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,21 +1,33 @@
 //! The SunSpec client against the simulated battery over real Modbus TCP: discovery,
-//! setpoints through model 704 and 124, reversion, exceptions, reconnects, and the
-//! pilot's battery delivering below its contract because of its state-of-charge floor.
+//! setpoints through model 704 and 124, reversion, exceptions, reconnects, the
+//! pilot's battery delivering below its contract because of its state-of-charge floor,
+//! and devices whose model maps run past the last register.
 
 use flex_bridge::{
+	chain::{ChainError, ReportOutcome},
 	clock::Clock,
+	dispatch::{DeviceLink, Dispatcher, Ledger},
 	metering::{self, Register, Sample, MINUTE_MS},
 	sim::battery::{self, Battery, BatteryConfig, SharedBattery, SocModel},
 	store::Store,
-	sunspec::client::{ControlProfile, DeviceError, SunSpecDevice},
+	sunspec::{
+		client::{ControlProfile, DeviceError, MapError, SunSpecDevice},
+		map,
+	},
 };
+use futures::future::BoxFuture;
 use std::{
+	collections::HashMap,
+	future::{ready, Ready},
 	net::SocketAddr,
-	sync::{Arc, Mutex},
+	sync::{atomic::Ordering, Arc, Mutex},
 	time::Duration,
 };
 use tokio::net::TcpListener;
-use tokio_modbus::prelude::ExceptionCode;
+use tokio_modbus::{
+	prelude::{ExceptionCode, Request, Response, SlaveRequest},
+	server::{tcp::Server, Service},
+};
 
 /// Market seconds per real second in these tests.
 const SCALE: f64 = 300.0;
@@ -164,4 +176,115 @@ async fn state_of_charge_from_the_battery_base_model_802() {
 	// 10 kW for 100 s is 278 Wh, 2.1 % of 13.5 kWh.
 	assert!((71.0..72.0).contains(&r.soc_percent.unwrap()), "{r:?}");
 	assert!((r.soc_percent.unwrap() - physics).abs() < 0.5, "{r:?} vs {physics}");
+}
+
+/// A Modbus server serving fixed registers (zero where unset), as a device with a
+/// hostile model map would.
+#[derive(Clone)]
+struct Registers(Arc<HashMap<u16, u16>>);
+
+impl Service for Registers {
+	type Request = SlaveRequest<'static>;
+	type Response = Response;
+	type Exception = ExceptionCode;
+	type Future = Ready<Result<Response, ExceptionCode>>;
+
+	fn call(&self, req: Self::Request) -> Self::Future {
+		ready(match req.request {
+			Request::ReadHoldingRegisters(addr, n) if addr as u32 + n as u32 <= 1 << 16 => {
+				Ok(Response::ReadHoldingRegisters(
+					(0..n).map(|i| self.0.get(&(addr + i)).copied().unwrap_or(0)).collect(),
+				))
+			},
+			Request::ReadHoldingRegisters(..) => Err(ExceptionCode::IllegalDataAddress),
+			_ => Err(ExceptionCode::IllegalFunction),
+		})
+	}
+}
+
+/// Serves `headers` (address, model id, length) after the `SunS` marker.
+async fn hostile(headers: &[(u16, u16, u16)]) -> SocketAddr {
+	let mut regs = HashMap::from([(40000, map::MARKER[0]), (40001, map::MARKER[1])]);
+	for (addr, id, len) in headers {
+		regs.insert(*addr, *id);
+		regs.insert(addr + 1, *len);
+	}
+	let registers = Registers(Arc::new(regs));
+	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let addr = listener.local_addr().unwrap();
+	let on_connected = move |stream, peer: SocketAddr| {
+		let registers = registers.clone();
+		async move {
+			tokio_modbus::server::tcp::accept_tcp_connection(stream, peer, |_| {
+				Ok(Some(registers.clone()))
+			})
+		}
+	};
+	tokio::spawn(async move { Server::new(listener).serve(&on_connected, |_| {}).await });
+	addr
+}
+
+struct NoChain;
+
+impl Ledger for NoChain {
+	fn report(
+		&self,
+		_: u32,
+		_: u32,
+		_: u64,
+		_: [u8; 32],
+	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
+		Box::pin(async { Ok(ReportOutcome::Posted) })
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_map_running_past_the_last_register_is_an_error_of_that_device() {
+	let device = |addr| SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
+	// Model 701 claims 65535 registers: 40070 + 2 + 65535 wraps a u16.
+	let addr = hostile(&[(40002, 1, 66), (40070, 701, 0xFFFF)]).await;
+	let r = device(addr).discover().await;
+	assert!(
+		matches!(
+			r,
+			Err(DeviceError::BadMap(MapError::Overflow { model: 701, start: 40070, len: 0xFFFF }))
+		),
+		"{r:?}"
+	);
+	// Model 701 at the top of the address space, too short for its points: reading
+	// `W_SF` at offset 116 from 65472 would wrap.
+	let top = 65_472;
+	let short =
+		hostile(&[(40002, 1, top - 40_004), (top, 701, 0), (top + 2, map::END_MODEL, 0)]).await;
+	let mut dev = device(short);
+	assert_eq!(dev.discover().await.unwrap().0.keys().copied().collect::<Vec<_>>(), vec![1, 701]);
+	let r = dev.reading().await;
+	assert!(matches!(r, Err(DeviceError::BadMap(MapError::TooShort { model: 701, .. }))), "{r:?}");
+	// A model 704 whose setpoint points lie past its length.
+	let addr = hostile(&[(40002, 704, 10), (40014, map::END_MODEL, 0)]).await;
+	let r = device(addr).set_power(1_000.0, 60).await;
+	assert!(matches!(r, Err(DeviceError::BadMap(MapError::TooShort { model: 704, .. }))), "{r:?}");
+	// A chain without end.
+	let endless: Vec<(u16, u16, u16)> = (0..70).map(|i| (40002 + 2 * i, 900 + i, 0)).collect();
+	let r = device(hostile(&endless).await).discover().await;
+	assert!(matches!(r, Err(DeviceError::BadMap(MapError::NoEnd(_)))), "{r:?}");
+
+	// The meter task of such a device keeps running and counts the failed readings.
+	let clock = Clock::scaled(Clock::real_now_ms(), 120.0);
+	let dir = tempfile::tempdir().unwrap();
+	let d = Dispatcher {
+		retry: Duration::from_millis(20),
+		..Dispatcher::new(
+			Arc::new(Store::open(&dir.path().join("b.redb")).unwrap()),
+			clock,
+			Arc::new(NoChain),
+		)
+	};
+	let link = DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device(short))));
+	let task = tokio::spawn(d.clone().meter(1, link));
+	clock.sleep_until(clock.now_ms() + 3 * MINUTE_MS + 10_000).await;
+	assert!(!task.is_finished(), "the meter task did not die");
+	assert!(d.metrics.readings_failed.load(Ordering::Relaxed) >= 2);
+	assert_eq!(d.store.sample_count().unwrap(), 0);
+	task.abort();
 }

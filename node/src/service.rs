@@ -193,11 +193,13 @@ pub fn new_full<
 		})?;
 
 	if config.chain_spec.chain_type() == sc_service::ChainType::Development {
-		// On a development chain Alice runs the market's solver.
+		// On a development chain the market's solver signs with `//Alice//flex`, an
+		// account of its own (endowed by the development preset), so that its
+		// transactions never collide with Alice's nonce.
 		use sp_keystore::Keystore;
 		keystore_container
 			.keystore()
-			.sr25519_generate_new(pallet_flex_market::offchain::KEY_TYPE, Some("//Alice"))
+			.sr25519_generate_new(pallet_flex_market::offchain::KEY_TYPE, Some("//Alice//flex"))
 			.map_err(|e| ServiceError::Other(format!("cannot add the solver's dev key: {e}")))?;
 	}
 

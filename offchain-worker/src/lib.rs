@@ -1,23 +1,37 @@
 //! Matching logic of the flexibility market, free of chain types.
 //!
-//! A request asks for `power_w` at a price ceiling; eligible offers are
-//! [`Candidate`]s. A solution is a list of [`Fill`]s. This crate holds what the
-//! runtime and the off-chain worker must agree on exactly:
+//! A request asks for `power_w` at a price ceiling, optionally accepting up to
+//! `max_over_w` more; eligible offers are [`Candidate`]s. A solution is a list of
+//! [`Fill`]s. This crate holds what the runtime and the off-chain worker must agree
+//! on exactly:
 //!
-//! - [`check`]: is a solution feasible, and what is its [`Score`];
+//! - [`check`]: is a solution feasible, and what is its [`Score`] (useful cover,
+//!   then cost);
 //! - [`merit_order`]: the greedy least-price-first cover the runtime runs on chain;
-//! - [`solve`]: branch and bound with a work budget, seeded by the merit order and
-//!   followed by improvement steps; exact when the budget suffices.
+//! - [`solve`]: branch and bound with a work budget, seeded by the merit order;
+//!   exact when the budget suffices. The offers are sorted by price once. The
+//!   bound is the greedy fill of the relaxation where undecided offers are
+//!   divisible from zero, each offer's share of its asset's headroom kept up to
+//!   date in Fenwick trees over the price order: a prefix sum and a binary search
+//!   for the offer where the fill crosses the request. A search node costs
+//!   O(log n) whatever the book's size, plus O(k log n) when it decides an offer
+//!   of an asset with k offers sharing headroom (see the `search` module).
 //!
-//! Everything is integer arithmetic and deterministic for the same input.
+//! Everything is integer arithmetic, deterministic for the same input and free of
+//! overflow for any input: sums of power are `u64`, costs saturate at `u128::MAX`
+//! (the bound sums exact 256-bit power × price products internally).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
 extern crate alloc;
 
+mod book;
+mod fenwick;
 mod merit_order;
+mod plan;
 mod score;
 mod search;
+mod wide;
 
 pub use merit_order::merit_order;
 pub use score::{check, clearing_price, Infeasible, Score};
@@ -43,6 +57,11 @@ pub struct Demand {
 	pub max_price: u128,
 	/// Whether a cover below `power_w` is acceptable.
 	pub partial: bool,
+	/// The most watts the fills may add up to above `power_w` (0: never more than
+	/// requested). Lets an all-or-nothing offer, or a divisible one's minimum, cover
+	/// the rest when that is cheaper; only the power up to `power_w` counts as
+	/// cover, all of it is paid.
+	pub max_over_w: u32,
 	/// How fills are priced.
 	pub pricing: Pricing,
 }

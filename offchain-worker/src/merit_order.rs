@@ -4,10 +4,12 @@ use crate::{check, Candidate, Demand, Fill, Solution};
 use alloc::vec::Vec;
 
 /// Covers `demand` from `candidates` cheapest first (ties by offer id), respecting
-/// each group's `headroom`. Divisible offers are cut to what is still missing when
-/// that stays above their minimum; all-or-nothing offers are taken only whole.
-/// Returns `None` when nothing, or (for a request needing full cover) too little,
-/// can be covered.
+/// each group's `headroom`, until the request is met. Divisible offers are cut to
+/// what is still missing when that is not below their minimum; an all-or-nothing
+/// offer (or a divisible one's minimum) may overshoot what is missing as long as
+/// the total stays within `power_w + max_over_w`. With `max_over_w == 0` nothing
+/// overshoots. Returns `None` when nothing, or (for a request needing full cover)
+/// too little, can be covered.
 pub fn merit_order(
 	demand: &Demand,
 	candidates: &[Candidate],
@@ -17,47 +19,42 @@ pub fn merit_order(
 		(0..candidates.len()).filter(|&i| candidates[i].price <= demand.max_price).collect();
 	order.sort_by_key(|&i| (candidates[i].price, candidates[i].id));
 
+	let want = u64::from(demand.power_w);
+	let cap = want.saturating_add(demand.max_over_w.into());
 	let mut left: Vec<u32> = headroom.to_vec();
-	let mut missing = demand.power_w;
+	let mut total = 0u64;
 	let mut fills = Vec::new();
-	take_greedily(candidates, order.into_iter(), &mut left, &mut missing, &mut fills);
+	for i in order {
+		if total >= want {
+			break;
+		}
+		let c = &candidates[i];
+		let Some(free) = left.get(c.group).copied() else { continue };
+		let Some(take) = greedy_take(c, free, want - total, cap - total) else { continue };
+		left[c.group] -= take;
+		total += u64::from(take);
+		fills.push(Fill { index: i, power_w: take });
+	}
 	fills.sort_by_key(|f| f.index);
 	let score = check(demand, candidates, headroom, &fills).ok()?;
 	Some(Solution { fills, score })
 }
 
-/// Takes offers in the given order, each as far as it fits what is `missing` and its
-/// group's `left` headroom: divisible ones cut (not below their minimum),
-/// all-or-nothing ones only whole. The rule the merit order and the solver's
-/// improvement steps share.
-pub(crate) fn take_greedily(
-	candidates: &[Candidate],
-	order: impl Iterator<Item = usize>,
-	left: &mut [u32],
-	missing: &mut u32,
-	fills: &mut Vec<Fill>,
-) {
-	for i in order {
-		if *missing == 0 {
-			break;
-		}
-		let c = &candidates[i];
-		let Some(free) = left.get(c.group).copied() else { continue };
-		let room = c.power_w.min(free).min(*missing);
-		let take = if c.all_or_nothing() {
-			if room >= c.power_w {
-				c.power_w
-			} else {
-				continue;
-			}
-		} else if room >= c.min_power_w.max(1) {
-			room
-		} else {
-			continue;
-		};
-		left[c.group] -= take;
-		*missing -= take;
-		fills.push(Fill { index: i, power_w: take });
+/// What the merit order takes of offer `c`, given its group's `free` power, the
+/// power still `missing` and the `room` left below the cap (at least `missing`):
+/// a divisible offer cut to what is missing if that reaches its minimum, else its
+/// minimum (or, all-or-nothing, its power) if that fits the room; `None` if nothing.
+fn greedy_take(c: &Candidate, free: u32, missing: u64, room: u64) -> Option<u32> {
+	let most = c.power_w.min(free);
+	if c.all_or_nothing() {
+		return (most >= c.power_w && u64::from(c.power_w) <= room).then_some(c.power_w);
+	}
+	let min = c.min_power_w.max(1);
+	let cut = u64::from(most).min(missing) as u32;
+	if cut >= min {
+		Some(cut)
+	} else {
+		(most >= min && u64::from(min) <= room).then_some(min)
 	}
 }
 
@@ -72,7 +69,7 @@ mod tests {
 	}
 
 	fn demand(power_w: u32, partial: bool) -> Demand {
-		Demand { power_w, max_price: 21, partial, pricing: Pricing::PayAsBid }
+		Demand { power_w, max_price: 21, partial, max_over_w: 0, pricing: Pricing::PayAsBid }
 	}
 
 	#[test]
@@ -104,6 +101,24 @@ mod tests {
 		let s = merit_order(&demand(10, true), &c, &[10, 4]).unwrap();
 		assert_eq!(s.fills, vec![Fill { index: 1, power_w: 4 }]);
 		assert_eq!(merit_order(&demand(10, false), &c, &[10, 4]), None);
+	}
+
+	#[test]
+	fn over_cover_takes_a_whole_offer_or_a_minimum_within_the_cap() {
+		let over = |max_over_w| Demand { max_over_w, ..demand(86_700, false) };
+		let c = vec![cand(0, 90_000, 90_000, 10), cand(1, 60_000, 20_000, 11)];
+		let h = [90_000, 60_000];
+		let s = merit_order(&over(3_300), &c, &h).unwrap();
+		assert_eq!(s.fills, vec![Fill { index: 0, power_w: 90_000 }]);
+		assert_eq!((s.score.covered_w, s.score.cost), (86_700, 900_000));
+		// 3.3 kW too much: the divisible offer alone cannot cover the request.
+		assert_eq!(merit_order(&over(3_299), &c, &h), None);
+		let c = vec![cand(0, 8, 1, 1), cand(1, 5, 4, 2), cand(2, 9, 9, 3)];
+		let d = |max_over_w| Demand { max_over_w, ..demand(10, true) };
+		let s = merit_order(&d(2), &c, &[8, 5, 9]).unwrap();
+		assert_eq!(s.fills, vec![Fill { index: 0, power_w: 8 }, Fill { index: 1, power_w: 4 }]);
+		let s = merit_order(&d(1), &c, &[8, 5, 9]).unwrap();
+		assert_eq!(s.fills, vec![Fill { index: 0, power_w: 8 }]);
 	}
 
 	#[test]

@@ -8,14 +8,17 @@ use alloc::{
 use core::cmp::Ordering;
 
 /// How good a solution is. Ordered so that `a > b` means `a` is better:
-/// more covered power, then lower cost, then fewer fills, then the
+/// more useful cover, then lower cost, then fewer fills, then the
 /// lexicographically smaller list of offer ids (a stable tie-break).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Score {
-	/// Total accepted power in watts.
+	/// Useful cover in watts: the fills' total power, capped at the requested power
+	/// (power accepted above the request, see [`Demand::max_over_w`], covers nothing
+	/// more).
 	pub covered_w: u32,
-	/// Σ power_w × price over the fills (for pay-as-clear, covered_w × clearing price).
-	/// Proportional to the money paid for one window, so comparable between solutions.
+	/// Σ power_w × price over the fills (for pay-as-clear, the fills' total power ×
+	/// clearing price), saturating at `u128::MAX`. Proportional to the money paid for
+	/// one window, so comparable between solutions.
 	pub cost: u128,
 	/// Offer ids of the fills, ascending.
 	pub offer_ids: Vec<u64>,
@@ -65,7 +68,7 @@ pub enum Infeasible {
 	PriceAboveMaximum,
 	/// Fills of one asset exceed its free power.
 	GroupOverCommitted,
-	/// The fills add up to more than the requested power.
+	/// The fills add up to more than the requested power plus the allowed excess.
 	OverCovered,
 	/// The fills cover less than requested and the request needs a full cover.
 	NotFullyCovered,
@@ -89,7 +92,7 @@ pub fn check(
 	}
 	let mut used_groups: BTreeMap<usize, u64> = BTreeMap::new();
 	let mut taken: BTreeSet<usize> = BTreeSet::new();
-	let mut covered: u64 = 0;
+	let mut total: u64 = 0;
 	let mut bid_cost: u128 = 0;
 	for fill in fills {
 		let c = candidates.get(fill.index).ok_or(Infeasible::UnknownCandidate)?;
@@ -104,25 +107,27 @@ pub fn check(
 		}
 		let limit = *headroom.get(c.group).ok_or(Infeasible::UnknownCandidate)? as u64;
 		let used = used_groups.entry(c.group).or_insert(0);
-		*used += fill.power_w as u64;
+		*used = used.saturating_add(fill.power_w.into());
 		if *used > limit {
 			return Err(Infeasible::GroupOverCommitted);
 		}
-		covered += fill.power_w as u64;
-		bid_cost = bid_cost.saturating_add((fill.power_w as u128).saturating_mul(c.price));
+		total = total.saturating_add(fill.power_w.into());
+		bid_cost = bid_cost.saturating_add(u128::from(fill.power_w).saturating_mul(c.price));
 	}
-	if covered > demand.power_w as u64 {
+	let want = u64::from(demand.power_w);
+	if total > want.saturating_add(demand.max_over_w.into()) {
 		return Err(Infeasible::OverCovered);
 	}
-	if !demand.partial && covered < demand.power_w as u64 {
+	let covered_w = total.min(want) as u32;
+	if covered_w == 0 {
+		return Err(Infeasible::Empty);
+	}
+	if !demand.partial && total < want {
 		return Err(Infeasible::NotFullyCovered);
 	}
-	let covered_w = covered as u32;
 	let cost = match demand.pricing {
 		Pricing::PayAsBid => bid_cost,
-		Pricing::PayAsClear => {
-			(covered_w as u128).saturating_mul(clearing_price(candidates, fills))
-		},
+		Pricing::PayAsClear => u128::from(total).saturating_mul(clearing_price(candidates, fills)),
 	};
 	let mut offer_ids: Vec<u64> = fills.iter().map(|f| candidates[f.index].id).collect();
 	offer_ids.sort_unstable();
@@ -139,7 +144,7 @@ mod tests {
 	}
 
 	fn demand(power_w: u32, partial: bool) -> Demand {
-		Demand { power_w, max_price: 100, partial, pricing: Pricing::PayAsBid }
+		Demand { power_w, max_price: 100, partial, max_over_w: 0, pricing: Pricing::PayAsBid }
 	}
 
 	#[test]
@@ -173,9 +178,52 @@ mod tests {
 	#[test]
 	fn pay_as_clear_prices_every_fill_at_the_highest_price() {
 		let c = vec![cand(1, 10, 0, 4, 0), cand(2, 10, 0, 9, 1)];
-		let d = Demand { power_w: 20, max_price: 10, partial: false, pricing: Pricing::PayAsClear };
+		let d = Demand {
+			power_w: 20,
+			max_price: 10,
+			partial: false,
+			max_over_w: 0,
+			pricing: Pricing::PayAsClear,
+		};
 		let fills = [Fill { index: 0, power_w: 10 }, Fill { index: 1, power_w: 10 }];
 		assert_eq!(check(&d, &c, &[10, 10], &fills).unwrap().cost, 20 * 9);
+	}
+
+	#[test]
+	fn over_cover_counts_up_to_the_request_and_pays_for_all() {
+		let c = vec![cand(1, 90, 90, 10, 0), cand(2, 50, 1, 12, 1)];
+		let f = |i, p| Fill { index: i, power_w: p };
+		let over = |max_over_w, pricing| Demand { max_over_w, pricing, ..demand(87, false) };
+		let d = over(3, Pricing::PayAsBid);
+		let s = check(&d, &c, &[90, 50], &[f(0, 90)]).unwrap();
+		assert_eq!((s.covered_w, s.cost), (87, 900));
+		assert_eq!(
+			check(&over(2, Pricing::PayAsBid), &c, &[90, 50], &[f(0, 90)]),
+			Err(Infeasible::OverCovered)
+		);
+		assert_eq!(check(&d, &c, &[90, 50], &[f(1, 50)]), Err(Infeasible::NotFullyCovered));
+		let c = vec![cand(1, 40, 1, 10, 0), cand(2, 50, 50, 12, 1)];
+		let s = check(&over(3, Pricing::PayAsClear), &c, &[90, 50], &[f(0, 40), f(1, 50)]).unwrap();
+		assert_eq!((s.covered_w, s.cost), (87, 90 * 12));
+		let zero = Demand { power_w: 0, ..d.clone() };
+		assert_eq!(check(&zero, &c, &[90, 50], &[f(0, 1)]), Err(Infeasible::Empty));
+	}
+
+	#[test]
+	fn huge_prices_and_powers_saturate() {
+		let c = vec![cand(1, u32::MAX, 1, u128::MAX, 0), cand(2, u32::MAX, 1, u128::MAX, 1)];
+		let d = Demand {
+			power_w: u32::MAX,
+			max_price: u128::MAX,
+			partial: true,
+			max_over_w: u32::MAX,
+			pricing: Pricing::PayAsBid,
+		};
+		let fills = [Fill { index: 0, power_w: u32::MAX }, Fill { index: 1, power_w: u32::MAX }];
+		let s = check(&d, &c, &[u32::MAX; 2], &fills).unwrap();
+		assert_eq!((s.covered_w, s.cost), (u32::MAX, u128::MAX));
+		let d = Demand { pricing: Pricing::PayAsClear, ..d };
+		assert_eq!(check(&d, &c, &[u32::MAX; 2], &fills).unwrap().cost, u128::MAX);
 	}
 
 	#[test]

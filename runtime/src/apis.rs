@@ -201,6 +201,7 @@ impl_runtime_apis! {
 		}
 	}
 
+	#[api_version(2)]
 	impl pallet_flex_market::runtime_api::FlexMarketApi<Block, AccountId, Balance> for Runtime {
 		fn open_requests(location: LocationId) -> Vec<(RequestId, Request<AccountId, Balance>)> {
 			FlexMarket::open_requests(location)
@@ -216,6 +217,10 @@ impl_runtime_apis! {
 
 		fn settlement(request: RequestId) -> Option<SettlementView<AccountId, Balance>> {
 			FlexMarket::settlement(request)
+		}
+
+		fn market_now() -> pallet_flex_market::Moment {
+			FlexMarket::now()
 		}
 	}
 

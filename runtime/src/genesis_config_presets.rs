@@ -36,6 +36,14 @@ pub mod roles {
 	/// The technical committee: the same organisations' engineers.
 	pub const TECHNICAL_COMMITTEE: [Sr25519Keyring; 3] =
 		[Sr25519Keyring::Dave, Sr25519Keyring::Eve, Sr25519Keyring::Ferdie];
+	/// The off-chain solver's key on a development chain, `//Alice//flex` (sr25519):
+	/// the node puts it in its keystore on `--dev`, so the worker does not share
+	/// Alice's nonce. Endowed so that it can pay for its solutions.
+	pub const DEV_SOLVER: [u8; 32] = [
+		0xb0, 0x66, 0xbf, 0x95, 0xb4, 0x34, 0x60, 0x8e, 0xc5, 0xff, 0xdc, 0x62, 0x66, 0xf2, 0xbc,
+		0x5d, 0xe9, 0x06, 0x4a, 0x69, 0xce, 0x31, 0xa9, 0xaf, 0x3d, 0xf2, 0x7e, 0x6a, 0x5b, 0x0d,
+		0x0c, 0x65,
+	];
 	/// The pilot's LV transformer area.
 	pub const PILOT_LOCATION: LocationId = 1;
 	/// Its name.
@@ -96,6 +104,7 @@ pub fn development_config_genesis() -> Value {
 		endowed: Sr25519Keyring::iter()
 			.filter(|k| k != &Sr25519Keyring::One && k != &Sr25519Keyring::Two)
 			.map(|k| k.to_account_id())
+			.chain([AccountId::from(roles::DEV_SOLVER)])
 			.collect(),
 		sudo: Some(roles::ROOT.to_account_id()),
 		dso: roles::DSO.to_account_id(),
@@ -211,7 +220,17 @@ pub(crate) mod tests {
 			for who in [roles::DSO, roles::BATTERY_FSP, roles::V2G_FSP, roles::ORACLE] {
 				assert_eq!(System::account(who.to_account_id()).data.free, ENDOWMENT);
 			}
+			let solver = AccountId::from(roles::DEV_SOLVER);
+			assert_eq!(System::account(solver).data.free, ENDOWMENT);
 		});
+	}
+
+	/// The hard-coded solver key is `//Alice//flex`, the key the node's dev keystore holds.
+	#[test]
+	fn the_dev_solver_key_is_alice_flex() {
+		use sp_core::{crypto::Pair as _, sr25519};
+		let pair = sr25519::Pair::from_string("//Alice//flex", None).unwrap();
+		assert_eq!(pair.public().0, roles::DEV_SOLVER);
 	}
 
 	#[test]

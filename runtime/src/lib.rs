@@ -62,7 +62,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("flexchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("flexchain-node"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -139,6 +139,7 @@ pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 type Migrations = (
 	pallet_flex_market::migrations::v2::MigrateV1ToV2<Runtime>,
 	pallet_flex_market::migrations::v3::MigrateV2ToV3<Runtime>,
+	pallet_flex_market::migrations::v4::MigrateV3ToV4<Runtime>,
 );
 
 /// Dispatches calls to the pallets.

@@ -2,12 +2,12 @@
 //
 // The chain is the `local_testnet` preset (council Alice, Bob, Charlie; technical
 // committee Dave, Eve, Ferdie; no sudo) with one validator, launched on the
-// previous release's runtime (runtime/fixtures, spec 101, market storage
+// runtime of an earlier release (runtime/fixtures, spec 101, market storage
 // version 2). The market is filled and one request is settled; governance
 // refuses an upgrade, then passes one with `scripts/governance/upgrade.mjs` to
-// the runtime just built (spec 102, storage version 3), and the test checks the
-// new version, the migration, every market record, and that the open request
-// is matched and settled on the new runtime.
+// the runtime just built (spec 103, storage version 4, through the migrations
+// 2 -> 3 -> 4), and the test checks the new version, the migrations, every market
+// record, and that the open request is matched and settled on the new runtime.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ const nodeBin = process.env.FLEXCHAIN_NODE ?? `${target}/release/flexchain-node`
 const newWasm = `${target}/release/wbuild/flexchain-runtime/flexchain_runtime.compact.compressed.wasm`;
 const oldWasm = join(repo, 'runtime', 'fixtures', 'flexchain_runtime-101.compact.compressed.wasm');
 const OLD_SPEC = 101;
-const NEW_SPEC = 102;
+const NEW_SPEC = 103;
 /// Market minutes per real second at the clock scale the test sets (120).
 const SCALE = 120;
 const MIN = 60_000;
@@ -105,11 +105,32 @@ async function until(what, check, timeoutMs = 180_000) {
 const eventOf = (events, section, name) =>
   events.find(({ event }) => api.events[section][name].is(event))?.event.data;
 
+/// The market maps the migration to storage version 4 rewrites.
+const REWRITTEN = ['requests', 'offers', 'proposals', 'contracts'];
+
+/// The maps the migration to version 4 rewrites, decoded at `blockHash` by `api`'s
+/// metadata: { map: { id: JSON } }.
+async function decodedMaps(api, blockHash) {
+  const at = await api.at(blockHash);
+  const maps = {};
+  for (const item of REWRITTEN) {
+    maps[item] = {};
+    for (const [key, value] of await at.query.flexMarket[item].entries()) {
+      maps[item][key.args[0].toString()] = value.unwrap().toJSON();
+    }
+  }
+  return maps;
+}
+
 /// Every key and value of the market pallet's storage at `blockHash`, without
-/// the items the migration or the per-block hooks rewrite.
+/// the items the migrations or the per-block hooks rewrite.
 async function marketRecords(blockHash) {
   const prefix = (item) => api.query.flexMarket[item].keyPrefix();
-  const skipped = ['params', 'agenda', 'agendaPages', 'agendaCursor', 'bookSweep'].map(prefix);
+  const skipped = ['params', 'agenda', 'agendaPages', 'agendaCursor', 'bookSweep', ...REWRITTEN].map(prefix);
+  // Maps the new runtime adds (absent from the old metadata).
+  for (const item of ['assetOffers', 'proposedOffers', 'unclaimedPayouts']) {
+    if (api.query.flexMarket[item]) skipped.push(prefix(item));
+  }
   const palletPrefix = prefix('params').slice(0, 34);
   const version = `${palletPrefix}${STORAGE_VERSION}`;
   const all = new Map();
@@ -193,7 +214,11 @@ test('governance refuses, then passes, a runtime upgrade that keeps every market
       const matched = await send(api, api.tx.flexMarket.matchRequest(id), Alice, { allowFailure: true });
       assert.ok([undefined, 'flexMarket.NotBetter'].includes(matched.error), matched.error);
     }
-    const bought = await send(api, api.tx.flexMarket.acceptMatch(id), Alice);
+    // Since spec 103 the DSO states the most it pays: the stored match's cost.
+    const tx = api.tx.flexMarket.acceptMatch.meta.args.length === 2
+      ? api.tx.flexMarket.acceptMatch(id, (await api.query.flexMarket.proposals(id)).unwrap().cost)
+      : api.tx.flexMarket.acceptMatch(id);
+    const bought = await send(api, tx, Alice);
     const accepted = eventOf(bought.events, 'flexMarket', 'MatchAccepted');
     assert.equal(accepted.powerW.toNumber(), 20_000);
     assert.equal(accepted.fills.toNumber(), 2);
@@ -253,6 +278,8 @@ test('governance refuses, then passes, a runtime upgrade that keeps every market
   assert.match(out, /council: motion \d+ approved and executed: Ok/);
   assert.match(out, new RegExp(`runtime version: flexchain ${OLD_SPEC} -> ${NEW_SPEC}`));
   const appliedIn = out.match(/applied in block (0x[0-9a-f]{64})/)[1];
+  // The rewritten maps as the old runtime decodes them, before the migrations.
+  const oldMaps = await decodedMaps(api, appliedIn);
 
   // CodeUpdated in the block that applied the code; the new runtime from the next.
   const events = await eventsOf(api, appliedIn);
@@ -266,18 +293,42 @@ test('governance refuses, then passes, a runtime upgrade that keeps every market
   api = await connect(url);
   assert.deepEqual(await runtimeVersion(api), { specName: 'flexchain', specVersion: NEW_SPEC });
 
-  // The migration: storage version 3, the parameters kept and no price cap.
+  // The migrations: storage version 4, the parameters kept, no price cap, the
+  // default horizon of 7 days.
   const versionKey = `${api.query.flexMarket.params.keyPrefix().slice(0, 34)}${STORAGE_VERSION}`;
   assert.equal((await api.rpc.state.getStorage(versionKey, appliedIn)).toHex(), '0x0200');
-  assert.equal((await api.rpc.state.getStorage(versionKey, nextHash)).toHex(), '0x0300');
+  assert.equal((await api.rpc.state.getStorage(versionKey, nextHash)).toHex(), '0x0400');
   const migrated = (await api.query.flexMarket.params()).toJSON();
   assert.equal(migrated.priceCap, null);
+  assert.equal(migrated.horizonMs, 7 * 24 * 60 * MIN);
   delete migrated.priceCap;
+  delete migrated.horizonMs;
   assert.deepEqual(migrated, before.params);
+
+  // The rewritten records say what they said, in the new layout.
+  const newMaps = await decodedMaps(api, nextHash);
+  assert.deepEqual(Object.keys(newMaps.requests).sort(), Object.keys(oldMaps.requests).sort());
+  for (const [id, r] of Object.entries(oldMaps.requests)) {
+    assert.deepEqual(newMaps.requests[id], { ...r, spec: { ...r.spec, maxOverW: 0 } }, `request ${id}`);
+  }
+  assert.deepEqual(Object.keys(newMaps.offers).sort(), Object.keys(oldMaps.offers).sort());
+  for (const [id, o] of Object.entries(oldMaps.offers)) {
+    const { deposit, ...kept } = o;
+    assert.deepEqual(newMaps.offers[id], kept, `offer ${id}`);
+  }
+  for (const [id, c] of Object.entries(oldMaps.contracts)) {
+    const { reportDeadline, ...kept } = newMaps.contracts[id];
+    assert.deepEqual(kept, c, `contract ${id}`);
+    const end = newMaps.requests[id].spec.window.end;
+    assert.equal(reportDeadline, end + before.params.settlementGraceMs, `deadline of contract ${id}`);
+  }
+  for (const [id, p] of Object.entries(newMaps.proposals)) {
+    assert.equal(p.scoreWPrice, oldMaps.proposals[id].cost, `proposal ${id}: the score kept`);
+  }
 
   // Every other market record is byte for byte what it was before the migration.
   const [old, now] = [await marketRecords(appliedIn), await marketRecords(nextHash)];
-  assert.ok(old.size > 20, `market records before: ${old.size}`);
+  assert.ok(old.size > 10, `market records before: ${old.size}`);
   assert.deepEqual([...now.entries()], [...old.entries()]);
 
   // --- The request left open is matched, bought, delivered and settled on the new runtime.

@@ -16,9 +16,12 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "sim-charger", version)]
 struct Cli {
-	/// Central system URL without the id.
+	/// Central system URL without the id (`ws://`, or `wss://` with `--ca-cert`).
 	#[arg(long, default_value = "ws://127.0.0.1:9000/ocpp")]
 	url: String,
+	/// PEM file of the certificate authority to trust for a `wss://` URL.
+	#[arg(long)]
+	ca_cert: Option<std::path::PathBuf>,
 	/// Charge point id.
 	#[arg(long, default_value = "V2G-1")]
 	id: String,
@@ -82,6 +85,16 @@ async fn main() -> ExitCode {
 		data_transfer,
 		clock,
 	});
+	let sim = match &cli.ca_cert {
+		None => sim,
+		Some(ca) => match sim.with_ca_cert(ca) {
+			Ok(sim) => sim,
+			Err(e) => {
+				eprintln!("error: --ca-cert {}: {e}", ca.display());
+				return ExitCode::from(2);
+			},
+		},
+	};
 	println!("sim-charger {}: connecting to {}, {}", cli.id, cli.url, clock.describe());
 	{
 		let (args, sim) = (cli.sim.clone(), sim.clone());

@@ -2,7 +2,11 @@
 //! and posts delivery reports signed by the oracle key. Types come from the runtime's
 //! metadata (`bridge/metadata/flexchain.scale`, refreshed by `scripts/refresh-metadata.sh`).
 
+pub mod error;
 pub mod ss58;
+
+pub use error::ChainError;
+use error::{from_finalized, node};
 
 use crate::clock::Clock;
 use serde::{Deserialize, Serialize};
@@ -16,29 +20,13 @@ pub mod runtime {}
 
 use runtime::{
 	flex_market::events as ev,
-	runtime_types::pallet_flex_market::types::Direction as ChainDirection,
+	runtime_types::pallet_flex_market::{
+		pallet::Error as MarketError, types::Direction as ChainDirection,
+	},
 };
 
 /// The chain's SS58 prefix.
 pub const SS58_PREFIX: u16 = 7171;
-
-/// What went wrong with the chain.
-#[derive(Debug, thiserror::Error)]
-pub enum ChainError {
-	/// Could not reach or talk to the node.
-	#[error("node: {0}")]
-	Node(String),
-	/// The oracle key is not a valid secret URI.
-	#[error("oracle key: {0}")]
-	Key(String),
-	/// The chain refused a transaction.
-	#[error("transaction failed: {0}")]
-	Rejected(String),
-}
-
-fn node<E: std::fmt::Display>(e: E) -> ChainError {
-	ChainError::Node(e.to_string())
-}
 
 /// Which way a fill delivers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,6 +67,20 @@ pub struct Fill {
 	pub price: u128,
 	/// Contracted cost in plancks.
 	pub cost: u128,
+	/// Reports are taken until then (market ms): the window's end plus the settlement
+	/// grace in force when the match was bought.
+	#[serde(default)]
+	pub report_deadline_ms: u64,
+}
+
+/// A fill bought for one of the bridge's assets and not yet reported, found in the
+/// market's storage (catching up after an outage or on a fresh store).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenFill {
+	/// The fill as the event would have told it.
+	pub fill: Fill,
+	/// Whether the chain has its report already.
+	pub reported: bool,
 }
 
 /// A market event the bridge acts on.
@@ -139,6 +141,13 @@ pub enum ReportOutcome {
 	AlreadyReported,
 }
 
+fn direction(d: &ChainDirection) -> Direction {
+	match d {
+		ChainDirection::Up => Direction::Up,
+		ChainDirection::Down => Direction::Down,
+	}
+}
+
 /// A connection to a node with the oracle's key.
 pub struct Chain {
 	api: OnlineClient<SubstrateConfig>,
@@ -189,27 +198,25 @@ impl Chain {
 				let f = f.map_err(node)?;
 				out.push(MarketEvent::FillContracted(Fill {
 					request: f.request,
-					fill: f.fill,
+					fill: f.fill_index,
 					offer: f.offer,
 					asset: f.asset,
 					device: String::from_utf8_lossy(&f.device).into_owned(),
 					fsp: ss58::encode(&f.fsp.0, SS58_PREFIX),
 					start_ms: f.window.start,
 					end_ms: f.window.end,
-					direction: match f.direction {
-						ChainDirection::Up => Direction::Up,
-						ChainDirection::Down => Direction::Down,
-					},
+					direction: direction(&f.direction),
 					power_w: f.power_w,
 					energy_wh: f.energy_wh,
 					price: f.price,
 					cost: f.cost,
+					report_deadline_ms: 0,
 				}));
 			} else if let Some(r) = e.decode_fields_as::<ev::DeliveryReported>() {
 				let r = r.map_err(node)?;
 				out.push(MarketEvent::DeliveryReported {
 					request: r.request,
-					fill: r.fill,
+					fill: r.fill_index,
 					delivered_wh: r.delivered_wh,
 				});
 			} else if let Some(c) = e.decode_fields_as::<ev::ClockSet>() {
@@ -218,7 +225,7 @@ impl Chain {
 				let s = s.map_err(node)?;
 				out.push(MarketEvent::FillSettled {
 					request: s.request,
-					fill: s.fill,
+					fill: s.fill_index,
 					asset: s.asset,
 					fsp: ss58::encode(&s.fsp.0, SS58_PREFIX),
 					contracted_wh: s.contracted_wh,
@@ -327,21 +334,106 @@ impl Chain {
 				},
 				Err(e) => {
 					*next = None;
-					Err(e.to_string())
+					Err(error::from_submission(e))
 				},
 			}
 		};
 		let result = match progress {
-			Ok(p) => p.wait_for_finalized_success().await.map(|_| ()).map_err(|e| e.to_string()),
+			Ok(p) => p.wait_for_finalized_success().await.map(|_| ()).map_err(from_finalized),
 			Err(e) => Err(e),
 		};
 		if result.is_err() {
 			*self.next_nonce.lock().await = None;
 		}
 		match result {
-			Ok(_) => Ok(ReportOutcome::Posted),
-			Err(e) if e.contains("AlreadyReported") => Ok(ReportOutcome::AlreadyReported),
-			Err(e) => Err(ChainError::Rejected(e)),
+			Ok(()) => Ok(ReportOutcome::Posted),
+			Err(ChainError::Market(MarketError::AlreadyReported)) => {
+				Ok(ReportOutcome::AlreadyReported)
+			},
+			Err(e) => Err(e),
 		}
+	}
+
+	/// The reporting deadline (market ms) of the contract of `request` at block
+	/// `number`: the window's end plus the settlement grace when it was bought.
+	pub async fn report_deadline(&self, number: u64, request: u32) -> Result<u64, ChainError> {
+		let at = self.api.at_block(number).await.map_err(node)?;
+		let contract = at
+			.storage()
+			.try_fetch(runtime::storage().flex_market().contracts(), (request,))
+			.await
+			.map_err(node)?;
+		match contract {
+			Some(c) => Ok(c.decode().map_err(node)?.report_deadline),
+			None => Err(ChainError::Rejected(format!("request {request} has no contract"))),
+		}
+	}
+
+	/// The fills of accepted matches that the market's storage holds at the finalized
+	/// head for the assets in `ours`, with the deadline of their reports.
+	pub async fn open_fills(
+		&self,
+		ours: &std::collections::BTreeSet<u32>,
+	) -> Result<(u64, Vec<OpenFill>), ChainError> {
+		let at = self.api.at_current_block().await.map_err(node)?;
+		let head = at.block_number();
+		let storage = at.storage();
+		let mut fills =
+			storage.iter(runtime::storage().flex_market().fills(), ()).await.map_err(node)?;
+		let mut out = Vec::new();
+		while let Some(kv) = fills.next().await {
+			let kv = kv.map_err(node)?;
+			let (request, index) = kv.key().map_err(node)?.decode().map_err(node)?;
+			let f = kv.value().decode().map_err(node)?;
+			if !ours.contains(&f.asset) || f.outcome.is_some() {
+				continue;
+			}
+			let Some(r) = storage
+				.try_fetch(runtime::storage().flex_market().requests(), (request,))
+				.await
+				.map_err(node)?
+			else {
+				continue;
+			};
+			let r = r.decode().map_err(node)?;
+			let Some(contract) = storage
+				.try_fetch(runtime::storage().flex_market().contracts(), (request,))
+				.await
+				.map_err(node)?
+			else {
+				continue;
+			};
+			let report_deadline_ms = contract.decode().map_err(node)?.report_deadline;
+			let device = match storage
+				.try_fetch(runtime::storage().flex_market().assets(), (f.asset,))
+				.await
+				.map_err(node)?
+			{
+				Some(a) => {
+					String::from_utf8_lossy(&a.decode().map_err(node)?.spec.device.0).into_owned()
+				},
+				None => String::new(),
+			};
+			out.push(OpenFill {
+				reported: f.report.is_some(),
+				fill: Fill {
+					request,
+					fill: index,
+					offer: f.offer,
+					asset: f.asset,
+					device,
+					fsp: ss58::encode(&f.fsp.0, SS58_PREFIX),
+					start_ms: r.spec.window.start,
+					end_ms: r.spec.window.end,
+					direction: direction(&r.spec.direction),
+					power_w: f.power_w,
+					energy_wh: f.energy_wh,
+					price: f.price,
+					cost: f.cost,
+					report_deadline_ms,
+				},
+			});
+		}
+		Ok((head, out))
 	}
 }

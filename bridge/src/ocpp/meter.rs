@@ -1,4 +1,8 @@
 //! Meter readings out of OCPP 1.6 `MeterValues`.
+//!
+//! A reading carries two times: the one the device wrote (kept only as information
+//! and checked against the bridge's clock) and the one the bridge read on its own
+//! clock when the reading arrived, which is the time the bridge files it under.
 
 use rust_ocpp::v1_6::{
 	messages::meter_values::MeterValuesRequest,
@@ -9,8 +13,10 @@ use serde::{Deserialize, Serialize};
 /// What one `MeterValue` of a charger says about export, in the bridge's units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeterSample {
-	/// When it was measured (market time, Unix ms).
+	/// When the device says it measured (market time, Unix ms): information only.
 	pub timestamp_ms: u64,
+	/// When the reading reached the bridge, on the bridge's market clock (Unix ms).
+	pub received_ms: u64,
 	/// `Energy.Active.Export.Register` in Wh.
 	pub exported_wh: Option<f64>,
 	/// `Energy.Active.Import.Register` in Wh.

@@ -102,6 +102,8 @@ pub struct Battery {
 	pub storage: Storage,
 	revert_at_ms: Option<u64>,
 	online: bool,
+	/// Whether reserve writes (`MinRsvPct`, `SoCRsvMin`) become the battery's floor.
+	own_floor: bool,
 }
 
 impl Battery {
@@ -117,8 +119,15 @@ impl Battery {
 		);
 		let layout = Layout::new(config.soc_model);
 		let mut regs = vec![0u16; (layout.end + 2 - map::BASE_ADDRESS) as usize];
-		let mut b =
-			Self { config, layout, regs: Vec::new(), storage, revert_at_ms: None, online: true };
+		let mut b = Self {
+			config,
+			layout,
+			regs: Vec::new(),
+			storage,
+			revert_at_ms: None,
+			online: true,
+			own_floor: true,
+		};
 		std::mem::swap(&mut b.regs, &mut regs);
 		b.build();
 		b
@@ -186,6 +195,12 @@ impl Battery {
 		self.layout
 	}
 
+	/// With `false`, the battery takes reserve writes but enforces no floor of its own
+	/// (beyond its configured reserve): the bridge alone must stop it.
+	pub fn set_own_floor(&mut self, own_floor: bool) {
+		self.own_floor = own_floor;
+	}
+
 	/// Takes the battery off the network (it refuses connections and requests).
 	pub fn set_online(&mut self, online: bool) {
 		self.online = online;
@@ -250,7 +265,9 @@ impl Battery {
 			storage::IN_W_RTE,
 			storage::IN_OUT_W_RTE_RVRT_TMS,
 		];
-		control.iter().any(|o| c + o == addr) || stor.iter().any(|o| s + o == addr)
+		let reserve_802 = self.config.soc_model == SocModel::Battery802
+			&& addr == self.layout.capacity + battery::SOC_RSV_MIN;
+		control.iter().any(|o| c + o == addr) || stor.iter().any(|o| s + o == addr) || reserve_802
 	}
 
 	/// Writes registers from `addr` and applies the resulting setpoint.
@@ -272,9 +289,15 @@ impl Battery {
 	fn apply(&mut self) -> Result<(), ExceptionCode> {
 		let (c, s) = (self.layout.control, self.layout.storage);
 		let pct = |raw: u16| map::apply(raw as i16 as i64, PCT_SF as i32);
-		let reserve = pct(self.get(s + storage::MIN_RSV_PCT));
+		let mut reserve = pct(self.get(s + storage::MIN_RSV_PCT));
+		if self.config.soc_model == SocModel::Battery802 {
+			reserve = reserve.max(pct(self.get(self.layout.capacity + battery::SOC_RSV_MIN)));
+		}
 		if !(0.0..=100.0).contains(&reserve) {
 			return Err(ExceptionCode::IllegalDataValue);
+		}
+		if !self.own_floor {
+			reserve = 0.0;
 		}
 		let max = self.config.max_power_w;
 		let (setpoint, revert_s) = if self.get(c + der_control::WSET_ENA) == 1 {

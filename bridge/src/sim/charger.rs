@@ -4,17 +4,18 @@
 //! clock-aligned meter values, and discharges when a charging profile with a negative
 //! limit (W or A) or the configured vendor `DataTransfer` asks it to (a positive limit
 //! charges the car). A lost
-//! connection is retried with backoff; physics keep running meanwhile.
+//! connection is retried with backoff; physics keep running meanwhile. It connects
+//! over `ws://`, or over `wss://` trusting the certificate authority it is given.
 
 use crate::{
 	clock::Clock,
 	ocpp::{
+		auth,
 		central::{DischargeData, SUBPROTOCOL},
 		frame::{ErrorCode, Frame},
 	},
 	sim::physics::Storage,
 };
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
 use rust_decimal::prelude::ToPrimitive;
@@ -27,14 +28,41 @@ use rust_ocpp::v1_6::{
 	},
 	types::{ChargingProfilePurposeType, ChargingRateUnitType, MessageTrigger},
 };
+use rustls::{
+	crypto::ring,
+	pki_types::{pem::PemObject, CertificateDer, ServerName},
+	ClientConfig, RootCertStore,
+};
 use serde_json::{json, Value};
 use std::{
 	collections::HashMap,
+	path::Path,
 	sync::{Arc, Mutex},
 	time::Duration,
 };
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::{
+	net::TcpStream,
+	sync::{mpsc, oneshot, Notify},
+};
+use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+
+/// Frames queued for the central system before the charge point waits.
+const QUEUE: usize = 64;
+
+/// Why the simulator cannot use a certificate authority.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+	/// The file cannot be read or holds no PEM certificate.
+	#[error("{0}")]
+	Pem(#[from] rustls::pki_types::pem::Error),
+	/// rustls refused a certificate or the protocol versions.
+	#[error("{0}")]
+	Rustls(#[from] rustls::Error),
+	/// The file holds no certificate.
+	#[error("no certificate in the file")]
+	Empty,
+}
 
 /// What the simulated charge point and its car are.
 #[derive(Clone, Debug)]
@@ -94,6 +122,7 @@ pub struct ChargerSim {
 	/// Shared state.
 	pub state: Arc<Mutex<ChargerState>>,
 	kick: Arc<Notify>,
+	tls: Option<Arc<ClientConfig>>,
 }
 
 type Pending = Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>;
@@ -119,7 +148,29 @@ impl ChargerSim {
 			sessions: 0,
 			drop_requested: false,
 		};
-		Self { config, state: Arc::new(Mutex::new(state)), kick: Arc::new(Notify::new()) }
+		Self {
+			config,
+			state: Arc::new(Mutex::new(state)),
+			kick: Arc::new(Notify::new()),
+			tls: None,
+		}
+	}
+
+	/// Trusts the certificate authorities in the PEM file `ca` for `wss://` URLs.
+	pub fn with_ca_cert(mut self, ca: &Path) -> Result<Self, CaError> {
+		let mut roots = RootCertStore::empty();
+		for cert in CertificateDer::pem_file_iter(ca)? {
+			roots.add(cert?)?;
+		}
+		if roots.is_empty() {
+			return Err(CaError::Empty);
+		}
+		let config = ClientConfig::builder_with_provider(Arc::new(ring::default_provider()))
+			.with_safe_default_protocol_versions()?
+			.with_root_certificates(roots)
+			.with_no_client_auth();
+		self.tls = Some(Arc::new(config));
+		Ok(self)
 	}
 
 	/// Drops the connection and forgets the profile, as a rebooting charger does.
@@ -170,13 +221,35 @@ impl ChargerSim {
 			.headers_mut()
 			.insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
 		if let Some(pw) = &self.config.password {
-			let token = base64::engine::general_purpose::STANDARD
-				.encode(format!("{}:{pw}", self.config.id));
-			request
-				.headers_mut()
-				.insert("Authorization", HeaderValue::from_str(&format!("Basic {token}"))?);
+			let basic = auth::basic_header(&self.config.id, pw);
+			request.headers_mut().insert("Authorization", HeaderValue::from_str(&basic)?);
 		}
-		let (ws, response) = tokio_tungstenite::connect_async(request).await?;
+		let uri = request.uri();
+		let host = uri.host().unwrap_or_default().trim_matches(['[', ']']).to_string();
+		let secure = uri.scheme_str() == Some("wss");
+		let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+		let tcp = TcpStream::connect((host.as_str(), port)).await?;
+		if !secure {
+			let (ws, response) = tokio_tungstenite::client_async(request, tcp).await?;
+			return self.on_socket(ws, response).await;
+		}
+		let Some(tls) = self.tls.clone() else {
+			anyhow::bail!("a wss:// URL needs a certificate authority (--ca-cert)");
+		};
+		let stream = TlsConnector::from(tls).connect(ServerName::try_from(host)?, tcp).await?;
+		let (ws, response) = tokio_tungstenite::client_async(request, stream).await?;
+		self.on_socket(ws, response).await
+	}
+
+	/// One session over an open WebSocket.
+	async fn on_socket<S>(
+		&self,
+		ws: tokio_tungstenite::WebSocketStream<S>,
+		response: tokio_tungstenite::tungstenite::handshake::client::Response,
+	) -> anyhow::Result<()>
+	where
+		S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+	{
 		anyhow::ensure!(
 			response.headers().get("Sec-WebSocket-Protocol").and_then(|h| h.to_str().ok())
 				== Some(SUBPROTOCOL),
@@ -184,8 +257,8 @@ impl ChargerSim {
 		);
 		self.state.lock().expect("not poisoned").sessions += 1;
 		let (mut sink, mut source) = ws.split();
-		let (out, mut queue) = mpsc::unbounded_channel::<String>();
-		let (trigger_tx, mut trigger_rx) = mpsc::unbounded_channel::<MessageTrigger>();
+		let (out, mut queue) = mpsc::channel::<String>(QUEUE);
+		let (trigger_tx, mut trigger_rx) = mpsc::channel::<MessageTrigger>(8);
 		let pending: Pending = Default::default();
 		let writer = tokio::spawn(async move {
 			while let Some(text) = queue.recv().await {
@@ -208,7 +281,7 @@ impl ChargerSim {
 								Ok(p) => Frame::CallResult { id, payload: p },
 								Err((code, why)) => Frame::error(&id, code, why),
 							};
-							let _ = out.send(reply.to_text());
+							let _ = out.send(reply.to_text()).await;
 						},
 						Ok(Frame::CallResult { id, payload }) => {
 							if let Some(tx) = pending.lock().expect("not poisoned").remove(&id) {
@@ -220,7 +293,7 @@ impl ChargerSim {
 							pending.lock().expect("not poisoned").remove(&id);
 						},
 						Err(e) => {
-							let _ = out.send(e.reply().to_text());
+							let _ = out.send(e.reply().to_text()).await;
 						},
 					}
 				}
@@ -236,7 +309,7 @@ impl ChargerSim {
 
 	async fn call(
 		&self,
-		out: &mpsc::UnboundedSender<String>,
+		out: &mpsc::Sender<String>,
 		pending: &Pending,
 		action: &str,
 		payload: Value,
@@ -244,15 +317,15 @@ impl ChargerSim {
 		let id = format!("{:x}", rand_id());
 		let (tx, rx) = oneshot::channel();
 		pending.lock().expect("not poisoned").insert(id.clone(), tx);
-		out.send(Frame::Call { id, action: action.into(), payload }.to_text())?;
+		out.send(Frame::Call { id, action: action.into(), payload }.to_text()).await?;
 		Ok(tokio::time::timeout(Duration::from_secs(30), rx).await??)
 	}
 
 	async fn drive(
 		&self,
-		out: &mpsc::UnboundedSender<String>,
+		out: &mpsc::Sender<String>,
 		pending: &Pending,
-		triggers: &mut mpsc::UnboundedReceiver<MessageTrigger>,
+		triggers: &mut mpsc::Receiver<MessageTrigger>,
 		reader: &tokio::task::JoinHandle<()>,
 	) -> anyhow::Result<()> {
 		let c = &self.config;
@@ -310,7 +383,7 @@ impl ChargerSim {
 
 	async fn send_meter(
 		&self,
-		out: &mpsc::UnboundedSender<String>,
+		out: &mpsc::Sender<String>,
 		pending: &Pending,
 		at_ms: u64,
 		context: &str,
@@ -346,12 +419,13 @@ impl ChargerSim {
 		Ok(())
 	}
 
-	/// Sets the car's power: positive discharges, negative charges.
-	fn command(&self, watts: f64, profile: Option<i32>) {
+	/// Sets the car's power: positive discharges, negative charges; until market time
+	/// `until_ms` if given (the profile's end: `validTo` or its schedule's duration).
+	fn command(&self, watts: f64, profile: Option<i32>, until_ms: Option<u64>) {
 		let mut s = self.state.lock().expect("not poisoned");
 		let now = self.config.clock.now_ms();
 		let max = self.config.max_power_w;
-		s.storage.command(now, watts.clamp(-max, max), None);
+		s.storage.command_until(now, watts.clamp(-max, max), until_ms);
 		s.profile = profile;
 	}
 
@@ -359,7 +433,7 @@ impl ChargerSim {
 		&self,
 		action: &str,
 		payload: Value,
-		triggers: &mpsc::UnboundedSender<MessageTrigger>,
+		triggers: &mpsc::Sender<MessageTrigger>,
 	) -> Result<Value, (ErrorCode, String)> {
 		fn parse<T: serde::de::DeserializeOwned>(p: Value) -> Result<T, (ErrorCode, String)> {
 			serde_json::from_value(p).map_err(|e| (ErrorCode::FormationViolation, e.to_string()))
@@ -388,15 +462,26 @@ impl ChargerSim {
 				{
 					return Ok(json!({"status": "Rejected"}));
 				}
+				// The profile ends at its validTo, or its schedule's start plus duration.
+				let ms = |t: DateTime<Utc>| t.timestamp_millis().max(0) as u64;
+				let start = p.charging_schedule.start_schedule.map(ms);
+				let by_duration = p
+					.charging_schedule
+					.duration
+					.map(|d| start.unwrap_or(self.config.clock.now_ms()) + d.max(0) as u64 * 1_000);
+				let until = match (p.valid_to.map(ms), by_duration) {
+					(Some(a), Some(b)) => Some(a.min(b)),
+					(a, b) => a.or(b),
+				};
 				// A negative limit discharges, a positive one charges the car.
-				self.command(-watts, Some(p.charging_profile_id));
+				self.command(-watts, Some(p.charging_profile_id), until);
 				Ok(json!({"status": "Accepted"}))
 			},
 			"ClearChargingProfile" => {
 				let req: ClearChargingProfileRequest = parse(payload)?;
 				let current = self.state.lock().expect("not poisoned").profile;
 				if current.is_some() && (req.id.is_none() || req.id == current) {
-					self.command(0.0, None);
+					self.command(0.0, None, None);
 					Ok(json!({"status": "Accepted"}))
 				} else {
 					Ok(json!({"status": "Unknown"}))
@@ -422,7 +507,7 @@ impl ChargerSim {
 						},
 						Err(_) => "Rejected",
 					},
-					"MeterValuesAlignedData" => {
+					key @ ("MeterValuesAlignedData" | "MeterValuesSampledData") => {
 						let known = [
 							"Energy.Active.Export.Register",
 							"Energy.Active.Import.Register",
@@ -433,7 +518,10 @@ impl ChargerSim {
 						let list: Vec<String> =
 							req.value.split(',').map(|m| m.trim().to_string()).collect();
 						if list.iter().all(|m| known.contains(&m.as_str())) {
-							s.aligned_measurands = list;
+							// Triggered readings carry the aligned measurands too.
+							if key == "MeterValuesAlignedData" {
+								s.aligned_measurands = list;
+							}
 							"Accepted"
 						} else {
 							"Rejected"
@@ -447,7 +535,7 @@ impl ChargerSim {
 				let req: TriggerMessageRequest = parse(payload)?;
 				match req.requested_message {
 					m @ (MessageTrigger::MeterValues | MessageTrigger::Heartbeat) => {
-						let _ = triggers.send(m);
+						let _ = triggers.try_send(m);
 						Ok(json!({"status": "Accepted"}))
 					},
 					_ => Ok(json!({"status": "NotImplemented"})),
@@ -467,7 +555,7 @@ impl ChargerSim {
 				let data: DischargeData =
 					serde_json::from_str(req.data.as_deref().unwrap_or(""))
 						.map_err(|e| (ErrorCode::FormationViolation, e.to_string()))?;
-				self.command(data.watts as f64, (data.watts != 0).then_some(0));
+				self.command(data.watts as f64, (data.watts != 0).then_some(0), None);
 				Ok(json!({"status": "Accepted"}))
 			},
 			other => Err((ErrorCode::NotImplemented, format!("{other} is not implemented"))),

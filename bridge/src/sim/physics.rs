@@ -103,6 +103,16 @@ impl Storage {
 		self.power_w = if blocked { 0.0 } else { wanted };
 	}
 
+	/// Sets the requested power at market time `now_ms` until market time `until_ms`
+	/// (a charging profile's `validTo`), when it returns to zero.
+	pub fn command_until(&mut self, now_ms: u64, setpoint_w: f64, until_ms: Option<u64>) {
+		self.command(now_ms, setpoint_w, None);
+		self.revert_at_ms = until_ms;
+		if until_ms.is_some_and(|u| u <= now_ms) {
+			self.command(now_ms, 0.0, None);
+		}
+	}
+
 	/// State of charge in percent.
 	pub fn soc_percent(&self) -> f64 {
 		self.soc * 100.0

@@ -1,7 +1,10 @@
 //! A SunSpec device over Modbus TCP: model discovery, setpoints, meter readings.
 //!
 //! Every call runs under a timeout; a transport failure drops the connection and the
-//! next call reconnects after a backoff that doubles up to a ceiling.
+//! next call reconnects after a backoff that doubles up to a ceiling. The model map a
+//! device advertises is untrusted: register arithmetic is checked, and a map whose
+//! models run past the last register, or are too short for the points read, is an
+//! error of that device ([`DeviceError::BadMap`]), never a panic.
 
 use crate::sunspec::map::{self, battery, der_control, der_measure, der_storage, storage};
 use serde::{Deserialize, Serialize};
@@ -47,6 +50,39 @@ pub enum DeviceError {
 	/// A point the operation needs reads as not implemented.
 	#[error("point {0} is not implemented")]
 	NotImplemented(&'static str),
+	/// The device's model map cannot be right.
+	#[error("bad SunSpec model map: {0}")]
+	BadMap(#[from] MapError),
+}
+
+/// What is wrong with a device's model map.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+	/// A model runs past register 65535 (or leaves no room for the next header).
+	#[error("model {model} at {start} with {len} registers runs past the last register")]
+	Overflow {
+		/// Model id.
+		model: u16,
+		/// Address of its id register.
+		start: u16,
+		/// Its length.
+		len: u16,
+	},
+	/// A model is shorter than a point the bridge reads.
+	#[error("model {model} has {len} registers; the point at offset {offset} needs {count}")]
+	TooShort {
+		/// Model id.
+		model: u16,
+		/// Its length.
+		len: u16,
+		/// The point's offset from the id register.
+		offset: u16,
+		/// Registers read there.
+		count: u16,
+	},
+	/// No end marker after the most models the bridge walks.
+	#[error("no end marker within {0} models")]
+	NoEnd(usize),
 }
 
 /// One reading of the meter and the battery.
@@ -60,16 +96,52 @@ pub struct Reading {
 	pub power_w: i64,
 	/// State of charge in percent, if the device tells.
 	pub soc_percent: Option<f64>,
+	/// Usable capacity in Wh (713 or 802 `WHRtg`), if the device tells.
+	#[serde(default)]
+	pub capacity_wh: Option<f64>,
 }
 
-/// The model chain found on a device: model id to the address of its id register.
+/// Where a model sits in the map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelAt {
+	/// Address of its id register.
+	pub start: u16,
+	/// Its length (registers after the two-register header).
+	pub len: u16,
+}
+
+/// The model chain found on a device, by model id.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Models(pub BTreeMap<u16, u16>);
+pub struct Models(pub BTreeMap<u16, ModelAt>);
 
 impl Models {
+	/// Adds the model whose header `[id, len]` sits at `start`; returns where the next
+	/// header is.
+	pub fn push(&mut self, start: u16, id: u16, len: u16) -> Result<u16, MapError> {
+		// The next header's two registers must fit below 65536 as well.
+		let next = start as u32 + 2 + len as u32;
+		if next + 2 > 1 << 16 {
+			return Err(MapError::Overflow { model: id, start, len });
+		}
+		self.0.entry(id).or_insert(ModelAt { start, len });
+		Ok(next as u16)
+	}
+
 	/// Address of `id`'s id register.
 	pub fn start(&self, id: u16) -> Result<u16, DeviceError> {
-		self.0.get(&id).copied().ok_or(DeviceError::MissingModel(id))
+		self.0.get(&id).map(|m| m.start).ok_or(DeviceError::MissingModel(id))
+	}
+
+	/// Address of the point `offset` registers from `id`'s id register, checked to leave
+	/// room for `count` registers inside the model.
+	pub fn point(&self, id: u16, offset: u16, count: u16) -> Result<u16, DeviceError> {
+		let m = self.0.get(&id).ok_or(DeviceError::MissingModel(id))?;
+		if offset as u32 + count as u32 > m.len as u32 + 2 {
+			return Err(MapError::TooShort { model: id, len: m.len, offset, count }.into());
+		}
+		// `push` keeps start + 2 + len below 65536, so this fits.
+		u16::try_from(m.start as u32 + offset as u32)
+			.map_err(|_| MapError::Overflow { model: id, start: m.start, len: m.len }.into())
 	}
 }
 
@@ -186,10 +258,9 @@ impl SunSpecDevice {
 				self.models = Some(models.clone());
 				return Ok(models);
 			}
-			models.0.entry(header[0]).or_insert(addr);
-			addr = addr.checked_add(2 + header[1]).ok_or(DeviceError::NotSunSpec)?;
+			addr = models.push(addr, header[0], header[1])?;
 		}
-		Err(DeviceError::NotSunSpec)
+		Err(MapError::NoEnd(map::MAX_MODELS).into())
 	}
 
 	async fn scale(&mut self, addr: u16, name: &'static str) -> Result<i32, DeviceError> {
@@ -202,18 +273,19 @@ impl SunSpecDevice {
 		let models = self.discover().await?;
 		match self.profile {
 			ControlProfile::Der704 => {
-				let c = models.start(der_control::ID)?;
-				let sf = self.scale(c + der_control::WSET_SF, "WSet_SF").await?;
+				let c = |offset, count| models.point(der_control::ID, offset, count);
+				let sf = self.scale(c(der_control::WSET_SF, 1)?, "WSet_SF").await?;
 				let raw = map::unapply(watts, sf).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-				self.write(c + der_control::WSET_RVRT_TMS, &map::uint32_regs(revert_s)).await?;
+				let revert = map::uint32_regs(revert_s);
+				self.write(c(der_control::WSET_RVRT_TMS, 2)?, &revert).await?;
 				let [hi, lo] = map::int32_regs(raw);
-				self.write(c + der_control::WSET_ENA, &[1, 1, hi, lo]).await
+				self.write(c(der_control::WSET_ENA, 4)?, &[1, 1, hi, lo]).await
 			},
 			ControlProfile::Storage124 => {
-				let s = models.start(storage::ID)?;
-				let max_raw = self.read(s + storage::W_CHA_MAX, 1).await?[0];
-				let max_sf = self.scale(s + storage::W_CHA_MAX_SF, "WChaMax_SF").await?;
-				let rate_sf = self.scale(s + storage::IN_OUT_W_RTE_SF, "InOutWRte_SF").await?;
+				let s = |offset| models.point(storage::ID, offset, 1);
+				let max_raw = self.read(s(storage::W_CHA_MAX)?, 1).await?[0];
+				let max_sf = self.scale(s(storage::W_CHA_MAX_SF)?, "WChaMax_SF").await?;
+				let rate_sf = self.scale(s(storage::IN_OUT_W_RTE_SF)?, "InOutWRte_SF").await?;
 				let max = map::apply(
 					map::uint16(max_raw).ok_or(DeviceError::NotImplemented("WChaMax"))?,
 					max_sf,
@@ -223,19 +295,17 @@ impl SunSpecDevice {
 				}
 				let pct =
 					map::unapply((watts.abs() / max * 100.0).min(100.0), rate_sf) as i16 as u16;
-				self.write(
-					s + storage::IN_OUT_W_RTE_RVRT_TMS,
-					&[revert_s.min(u16::MAX as u32 - 1) as u16],
-				)
-				.await?;
+				let revert = [revert_s.min(u16::MAX as u32 - 1) as u16];
+				self.write(s(storage::IN_OUT_W_RTE_RVRT_TMS)?, &revert).await?;
+				let mode = s(storage::STOR_CTL_MOD)?;
 				if watts > 0.0 {
-					self.write(s + storage::OUT_W_RTE, &[pct]).await?;
-					self.write(s + storage::STOR_CTL_MOD, &[0b10]).await
+					self.write(s(storage::OUT_W_RTE)?, &[pct]).await?;
+					self.write(mode, &[0b10]).await
 				} else if watts < 0.0 {
-					self.write(s + storage::IN_W_RTE, &[pct]).await?;
-					self.write(s + storage::STOR_CTL_MOD, &[0b01]).await
+					self.write(s(storage::IN_W_RTE)?, &[pct]).await?;
+					self.write(mode, &[0b01]).await
 				} else {
-					self.write(s + storage::STOR_CTL_MOD, &[0]).await
+					self.write(mode, &[0]).await
 				}
 			},
 		}
@@ -246,62 +316,126 @@ impl SunSpecDevice {
 		let models = self.discover().await?;
 		match self.profile {
 			ControlProfile::Der704 => {
-				self.write(models.start(der_control::ID)? + der_control::WSET_ENA, &[0]).await
+				self.write(models.point(der_control::ID, der_control::WSET_ENA, 1)?, &[0]).await
 			},
 			ControlProfile::Storage124 => {
-				self.write(models.start(storage::ID)? + storage::STOR_CTL_MOD, &[0]).await
+				self.write(models.point(storage::ID, storage::STOR_CTL_MOD, 1)?, &[0]).await
 			},
 		}
 	}
 
-	/// Sets the battery's minimum reserve (model 124 `MinRsvPct`), if it has one.
-	pub async fn set_reserve(&mut self, percent: f64) -> Result<(), DeviceError> {
-		let s = self.discover().await?.start(storage::ID)?;
-		let sf = self.scale(s + storage::MIN_RSV_PCT_SF, "MinRsvPct_SF").await?;
-		self.write(s + storage::MIN_RSV_PCT, &[map::unapply(percent, sf) as u16]).await
+	/// Writes the battery's minimum reserve wherever it offers a point for it: model
+	/// 124 `MinRsvPct` and model 802 `SoCRsvMin`. Returns the points written; a device
+	/// with neither is [`DeviceError::MissingModel`].
+	pub async fn set_reserve(&mut self, percent: f64) -> Result<Vec<&'static str>, DeviceError> {
+		let models = self.discover().await?;
+		let mut written = Vec::new();
+		if models.0.contains_key(&storage::ID) {
+			let s = |offset| models.point(storage::ID, offset, 1);
+			let sf = self.scale(s(storage::MIN_RSV_PCT_SF)?, "MinRsvPct_SF").await?;
+			self.write(s(storage::MIN_RSV_PCT)?, &[map::unapply(percent, sf) as u16]).await?;
+			written.push("MinRsvPct");
+		}
+		if models.0.contains_key(&battery::ID) {
+			let b = |offset| models.point(battery::ID, offset, 1);
+			let sf = self.scale(b(battery::SOC_SF)?, "SoC_SF").await?;
+			self.write(b(battery::SOC_RSV_MIN)?, &[map::unapply(percent, sf) as u16]).await?;
+			written.push("SoCRsvMin");
+		}
+		if written.is_empty() {
+			return Err(DeviceError::MissingModel(storage::ID));
+		}
+		Ok(written)
 	}
 
 	/// Reads exported and imported energy, power and state of charge.
 	pub async fn reading(&mut self) -> Result<Reading, DeviceError> {
 		let models = self.discover().await?;
-		let m = models.start(der_measure::ID)?;
-		let regs =
-			self.read(m + der_measure::W, der_measure::TOT_WH_ABS + 4 - der_measure::W).await?;
+		let span = der_measure::TOT_WH_ABS + 4 - der_measure::W;
+		let regs = self.read(models.point(der_measure::ID, der_measure::W, span)?, span).await?;
 		let at = |o: u16| (o - der_measure::W) as usize;
-		let sfs = self
-			.read(m + der_measure::W_SF, der_measure::TOT_WH_SF - der_measure::W_SF + 1)
-			.await?;
+		let sf_span = der_measure::TOT_WH_SF - der_measure::W_SF + 1;
+		let sfs =
+			self.read(models.point(der_measure::ID, der_measure::W_SF, sf_span)?, sf_span).await?;
 		let w_sf = map::sf(sfs[0]).ok_or(DeviceError::NotImplemented("W_SF"))?;
 		let wh_sf = map::sf(sfs[(der_measure::TOT_WH_SF - der_measure::W_SF) as usize])
 			.ok_or(DeviceError::NotImplemented("TotWh_SF"))?;
 		let power = map::int16(regs[at(der_measure::W)]).ok_or(DeviceError::NotImplemented("W"))?;
 		let wh = |o: u16| map::apply(map::uint64(&regs[at(o)..]) as i64, wh_sf).round() as u64;
-		let soc_percent = if let Ok(c) = models.start(der_storage::ID) {
-			let r =
-				self.read(c + der_storage::SOC, der_storage::PCT_SF - der_storage::SOC + 1).await?;
-			match (map::uint16(r[0]), map::sf(r[(der_storage::PCT_SF - der_storage::SOC) as usize]))
-			{
-				(Some(v), Some(sf)) => Some(map::apply(v, sf)),
-				_ => None,
-			}
-		} else if let Ok(b) = models.start(battery::ID) {
-			let r = self.read(b + battery::SOC, battery::SOC_SF - battery::SOC + 1).await?;
-			match (map::uint16(r[0]), map::sf(r[(battery::SOC_SF - battery::SOC) as usize])) {
-				(Some(v), Some(sf)) => Some(map::apply(v, sf)),
-				_ => None,
-			}
-		} else if let Ok(s) = models.start(storage::ID) {
-			let v = self.read(s + storage::CHA_STATE, 1).await?[0];
-			let sf = self.read(s + storage::CHA_STATE_SF, 1).await?[0];
-			map::uint16(v).zip(map::sf(sf)).map(|(v, sf)| map::apply(v, sf))
-		} else {
-			None
-		};
+		let (soc_percent, capacity_wh) = self.state_of_charge(&models).await?;
 		Ok(Reading {
 			exported_wh: wh(der_measure::TOT_WH_INJ),
 			imported_wh: wh(der_measure::TOT_WH_ABS),
 			power_w: map::apply(power, w_sf).round() as i64,
 			soc_percent,
+			capacity_wh,
 		})
+	}
+
+	/// State of charge (percent) and capacity (Wh) from model 713, else 802, else
+	/// 124's `ChaState` (without a capacity).
+	async fn state_of_charge(
+		&mut self,
+		models: &Models,
+	) -> Result<(Option<f64>, Option<f64>), DeviceError> {
+		let scaled =
+			|v: u16, sf: u16| map::uint16(v).zip(map::sf(sf)).map(|(v, sf)| map::apply(v, sf));
+		if models.0.contains_key(&der_storage::ID) {
+			let n = der_storage::PCT_SF - der_storage::WH_RTG + 1;
+			let r = self.read(models.point(der_storage::ID, der_storage::WH_RTG, n)?, n).await?;
+			let at = |o: u16| r[(o - der_storage::WH_RTG) as usize];
+			Ok((
+				scaled(at(der_storage::SOC), at(der_storage::PCT_SF)),
+				scaled(at(der_storage::WH_RTG), at(der_storage::WH_SF)),
+			))
+		} else if models.0.contains_key(&battery::ID) {
+			let n = battery::SOC_SF - battery::WH_RTG + 1;
+			let r = self.read(models.point(battery::ID, battery::WH_RTG, n)?, n).await?;
+			let at = |o: u16| r[(o - battery::WH_RTG) as usize];
+			Ok((
+				scaled(at(battery::SOC), at(battery::SOC_SF)),
+				scaled(at(battery::WH_RTG), at(battery::WH_RTG_SF)),
+			))
+		} else if models.0.contains_key(&storage::ID) {
+			let v = self.read(models.point(storage::ID, storage::CHA_STATE, 1)?, 1).await?[0];
+			let sf = self.read(models.point(storage::ID, storage::CHA_STATE_SF, 1)?, 1).await?[0];
+			Ok((scaled(v, sf), None))
+		} else {
+			Ok((None, None))
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn models_near_the_last_register_are_refused_not_wrapped() {
+		let mut m = Models::default();
+		assert_eq!(m.push(40002, 1, 66), Ok(40070));
+		// Lengths that run past 65535 (or leave no room for the next header).
+		for (start, len) in [(40070, 0xFFFF), (40070, 0xFFFE), (0xFFF0, 13), (0xFFFE, 0)] {
+			assert_eq!(
+				m.push(start, 701, len),
+				Err(MapError::Overflow { model: 701, start, len }),
+				"{start} {len}"
+			);
+		}
+		assert_eq!(m.push(0xFFF0, 713, 10), Ok(0xFFFC));
+		// A model too short for the points read from it.
+		assert_eq!(m.point(713, 4, 6).unwrap(), 0xFFF4);
+		assert!(matches!(
+			m.point(713, 8, 5),
+			Err(DeviceError::BadMap(MapError::TooShort {
+				model: 713,
+				len: 10,
+				offset: 8,
+				count: 5
+			}))
+		));
+		assert!(matches!(m.point(701, 0, 1), Err(DeviceError::MissingModel(701))));
+		assert_eq!(m.point(1, 2, 66).unwrap(), 40004);
+		assert!(m.point(1, 2, 67).is_err());
 	}
 }

@@ -9,7 +9,11 @@ use frame_support::{pallet_prelude::*, weights::WeightMeter};
 /// Width of an agenda bucket in ms.
 pub const BUCKET_MS: u64 = 60_000;
 /// Most minutes stepped over in one block (catch-up after a long stall is gradual).
-pub const MAX_BUCKETS_PER_BLOCK: u32 = 64;
+/// At the fastest market clock (`MAX_CLOCK_SCALE`) and 6-second blocks, a block moves
+/// market time by 60 minutes: a quarter of this.
+pub const MAX_BUCKETS_PER_BLOCK: u32 = 256;
+/// A settlement that failed is tried again this much later (ms of market time).
+pub const SETTLE_RETRY_MS: u64 = BUCKET_MS;
 
 impl<T: Config> Pallet<T> {
 	/// Files `task` to run once the market's clock reaches `at`: into the last page of
@@ -31,7 +35,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Works off due tasks within `limit`, a page at a time; returns the weight used.
-	pub fn work_off_agenda(limit: Weight) -> Weight {
+	pub(crate) fn work_off_agenda(limit: Weight) -> Weight {
 		let mut meter = WeightMeter::with_limit(limit);
 		if meter.try_consume(T::WeightInfo::agenda_bucket()).is_err() {
 			return meter.consumed();
@@ -83,10 +87,14 @@ impl<T: Config> Pallet<T> {
 				let book = Requests::<T>::get(id)
 					.map(|r| BookSize::<T>::get((r.spec.location, r.spec.direction)))
 					.unwrap_or(0);
-				read.saturating_mul(2).saturating_add(T::WeightInfo::match_request(book))
+				let stored = Self::stored_fills(*id);
+				read.saturating_mul(3)
+					.saturating_add(T::WeightInfo::match_request(book))
+					.saturating_add(T::WeightInfo::check_proposal(stored))
 			},
-			Task::ExpireRequest(_) => T::WeightInfo::expire_request(),
-			Task::ExpireOffer(_) => T::WeightInfo::expire_offer(),
+			Task::ExpireRequest(id) => {
+				read.saturating_add(T::WeightInfo::expire_request(Self::stored_fills(*id)))
+			},
 			Task::Settle(id) => read.saturating_add(T::WeightInfo::settle(fills(id))),
 			Task::Prune(id) => read.saturating_add(T::WeightInfo::prune(fills(id))),
 		}
@@ -96,10 +104,6 @@ impl<T: Config> Pallet<T> {
 		let result = frame_support::storage::with_storage_layer(|| match task {
 			Task::CloseGate(id) => Self::do_close_gate(id).map(|_| ()),
 			Task::ExpireRequest(id) => Self::do_expire_request(id).map(|_| ()),
-			Task::ExpireOffer(id) => {
-				Self::do_expire_offer(id);
-				Ok(())
-			},
 			Task::Settle(id) => match Requests::<T>::get(id).map(|r| r.status) {
 				Some(RequestStatus::Accepted) => Self::do_settle(id).map(|_| ()),
 				_ => Ok(()),
@@ -108,12 +112,19 @@ impl<T: Config> Pallet<T> {
 		});
 		if let Err(e) = result {
 			log::warn!(target: crate::LOG_TARGET, "agenda task {task:?} failed: {e:?}");
+			// A settlement is never given up: it waits for the next try.
+			if let Task::Settle(id) = task {
+				let retry = Self::now().saturating_add(SETTLE_RETRY_MS);
+				if let Err(e) = Self::schedule(retry, task) {
+					log::error!(target: crate::LOG_TARGET, "cannot retry settling {id}: {e:?}");
+				}
+			}
 		}
 	}
 
 	/// Removes a finished request with its proposal, contract, fills and matched offers.
 	/// Returns the number of fills removed; a no-op for requests not finished.
-	pub fn do_prune(id: RequestId) -> Result<u32, DispatchError> {
+	pub(crate) fn do_prune(id: RequestId) -> Result<u32, DispatchError> {
 		let Some(request) = Requests::<T>::get(id) else { return Ok(0) };
 		if matches!(request.status, RequestStatus::Open | RequestStatus::Accepted) {
 			return Ok(0);
@@ -127,7 +138,7 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		Proposals::<T>::remove(id);
+		Self::drop_proposal(id);
 		Requests::<T>::remove(id);
 		Self::deposit_event(Event::RequestPruned { request: id });
 		Ok(fills)

@@ -1,12 +1,17 @@
 //! Flexible assets: registration by their owners, prequalification by the DSO,
 //! and the power they have committed to accepted matches.
 
-use crate::{pallet::*, Asset, AssetId, AssetStatus, Commitment, Direction, Window};
-use frame_support::{ensure, pallet_prelude::*};
+use crate::{pallet::*, Asset, AssetId, AssetStatus, Commitment, Direction, WeightInfo, Window};
+use alloc::vec::Vec;
+use frame_support::{
+	dispatch::{DispatchErrorWithPostInfo, WithPostDispatchInfo},
+	ensure,
+	pallet_prelude::*,
+};
 
 impl<T: Config> Pallet<T> {
 	/// Registers an asset owned by `who` (an FSP or a DSO), holding the asset deposit.
-	pub fn do_register_asset(who: T::AccountId, spec: AssetSpecOf<T>) -> DispatchResult {
+	pub(crate) fn do_register_asset(who: T::AccountId, spec: AssetSpecOf<T>) -> DispatchResult {
 		ensure!(
 			Fsps::<T>::contains_key(&who) || Dsos::<T>::contains_key(&who),
 			Error::<T>::NotParticipant
@@ -32,7 +37,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Replaces the description of an idle asset; it goes back to `Pending`.
-	pub fn do_update_asset(who: T::AccountId, id: AssetId, spec: AssetSpecOf<T>) -> DispatchResult {
+	pub(crate) fn do_update_asset(
+		who: T::AccountId,
+		id: AssetId,
+		spec: AssetSpecOf<T>,
+	) -> DispatchResult {
 		Self::check_asset_spec(&spec)?;
 		Assets::<T>::try_mutate(id, |asset| {
 			let asset = asset.as_mut().ok_or(Error::<T>::UnknownAsset)?;
@@ -46,24 +55,35 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Removes an idle asset and returns its deposit.
-	pub fn do_deregister_asset(who: T::AccountId, id: AssetId) -> DispatchResult {
-		let asset = Assets::<T>::get(id).ok_or(Error::<T>::UnknownAsset)?;
-		ensure!(asset.owner == who, Error::<T>::NotAssetOwner);
-		ensure!(Self::asset_idle(id, &asset), Error::<T>::AssetBusy);
+	/// Removes an asset without commitments, withdrawing its open offers (none of which
+	/// may be held by a stored proposal), and returns its deposit. Returns the number of offers withdrawn.
+	pub(crate) fn do_deregister_asset(
+		who: T::AccountId,
+		id: AssetId,
+	) -> Result<u32, DispatchErrorWithPostInfo> {
+		let early = |e: DispatchError| e.with_weight(reads::<T>(2));
+		let asset = Assets::<T>::get(id).ok_or_else(|| early(Error::<T>::UnknownAsset.into()))?;
+		ensure!(asset.owner == who, early(Error::<T>::NotAssetOwner.into()));
+		let committed = Commitments::<T>::decode_len(id).unwrap_or(0) > 0;
+		ensure!(!committed, early(Error::<T>::AssetBusy.into()));
+		Self::ensure_no_proposed_offer(id).map_err(|e| {
+			e.with_weight(T::WeightInfo::deregister_asset(T::MaxOffersPerAsset::get()))
+		})?;
+		let withdrawn = Self::withdraw_asset_offers(id);
 		Assets::<T>::remove(id);
 		Commitments::<T>::remove(id);
 		Self::release_deposit(&who, asset.deposit);
 		Self::deposit_event(Event::AssetDeregistered { asset: id });
-		Ok(())
+		Ok(withdrawn)
 	}
 
-	/// Sets the status of an asset at one of `dso`'s locations.
-	pub fn do_set_asset_status(
+	/// Sets the status of an asset at one of `dso`'s locations; an asset that is no
+	/// longer prequalified has its open offers withdrawn. Returns how many.
+	pub(crate) fn do_set_asset_status(
 		dso: T::AccountId,
 		id: AssetId,
 		status: AssetStatus,
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		Assets::<T>::try_mutate(id, |asset| {
 			let asset = asset.as_mut().ok_or(Error::<T>::UnknownAsset)?;
 			ensure!(
@@ -74,7 +94,10 @@ impl<T: Config> Pallet<T> {
 			Ok::<_, DispatchError>(())
 		})?;
 		Self::deposit_event(Event::AssetStatusChanged { asset: id, status });
-		Ok(())
+		if status == AssetStatus::Prequalified {
+			return Ok(0);
+		}
+		Ok(Self::withdraw_asset_offers(id))
 	}
 
 	fn check_asset_spec(spec: &AssetSpecOf<T>) -> DispatchResult {
@@ -90,29 +113,33 @@ impl<T: Config> Pallet<T> {
 
 	/// Power (W) still free in `direction` over all of `window`, given the asset's
 	/// commitments. Commitments the other way in an overlapping window leave nothing free.
-	pub fn headroom(
+	/// A sweep over the commitments' starts and ends: O(c log c) for c commitments.
+	pub(crate) fn headroom(
 		asset: &AssetOf<T>,
 		commitments: &[Commitment],
 		window: &Window,
 		direction: Direction,
 	) -> u32 {
 		let limit = asset.spec.max_power_w(direction);
-		let overlapping = || commitments.iter().filter(|c| c.window.overlaps(window));
-		if overlapping().any(|c| c.direction != direction) {
-			return 0;
+		let mut edges: Vec<(crate::Moment, bool, u32)> = Vec::new();
+		for c in commitments.iter().filter(|c| c.window.overlaps(window)) {
+			if c.direction != direction {
+				return 0;
+			}
+			// Ends sort before starts at the same moment: windows are half-open.
+			edges.push((c.window.start.max(window.start), true, c.power_w));
+			edges.push((c.window.end.min(window.end), false, c.power_w));
 		}
-		// The load only rises where a commitment starts: its peak within the window is
-		// at the window's start or at one of those starts.
-		let starts = core::iter::once(window.start)
-			.chain(overlapping().map(|c| c.window.start.max(window.start)));
-		let peak = starts
-			.map(|t| {
-				overlapping()
-					.filter(|c| c.window.start <= t && t < c.window.end)
-					.fold(0u32, |sum, c| sum.saturating_add(c.power_w))
-			})
-			.max()
-			.unwrap_or(0);
-		limit.saturating_sub(peak)
+		edges.sort_unstable();
+		let (mut load, mut peak) = (0u64, 0u64);
+		for (_, starts, power_w) in edges {
+			if starts {
+				load = load.saturating_add(power_w as u64);
+				peak = peak.max(load);
+			} else {
+				load = load.saturating_sub(power_w as u64);
+			}
+		}
+		(limit as u64).saturating_sub(peak) as u32
 	}
 }

@@ -7,7 +7,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, EnsureOrigin, Get},
+	traits::{
+		fungible::{Mutate, MutateHold},
+		EnsureOrigin, Get,
+	},
 	weights::Weight,
 	BoundedVec,
 };
@@ -20,6 +23,10 @@ const SEED: u32 = 0;
 const T0: Moment = 1_696_248_000_000;
 const MINUTE: Moment = 60_000;
 const LOCATION: LocationId = 900_000;
+
+fn max_cost<T: Config>() -> BalanceOf<T> {
+	u64::MAX.saturated_into()
+}
 
 fn window() -> Window {
 	Window { start: T0 + 60 * MINUTE, end: T0 + 105 * MINUTE }
@@ -97,32 +104,41 @@ fn request_spec<T: Config>(power_w: u32) -> RequestSpecOf<T> {
 		gate_closure: window().start - 15 * MINUTE,
 		partial: true,
 		pricing: Pricing::PayAsBid,
+		max_over_w: 0,
 	}
+}
+
+/// Gives `asset` as many commitments as it may hold but `room` (1 W each, in the
+/// benchmark's window and direction, of requests that do not exist), so that every
+/// headroom computation over it does its most work and still leaves power free.
+fn commit_fully<T: Config>(asset: AssetId, room: u32) {
+	let n = T::MaxCommitmentsPerAsset::get().saturating_sub(room);
+	let commitments: Vec<Commitment> = (0..n)
+		.map(|i| Commitment {
+			request: RequestId::MAX - i,
+			window: window(),
+			direction: Direction::Up,
+			power_w: 1,
+		})
+		.collect();
+	Commitments::<T>::insert(asset, BoundedVec::truncate_from(commitments));
 }
 
 /// Fills the last agenda page of `at`'s minute up to one free slot, so scheduling
 /// reads and writes a full page.
-/// Gives `offer` a deposit as offers posted before storage version 2 have (the worst
-/// case of taking an offer out of the book); returns its FSP.
-fn legacy_deposit<T: Config>(offer: OfferId) -> T::AccountId {
-	let fsp = Offers::<T>::get(offer).unwrap().fsp;
-	let deposit: BalanceOf<T> = 1_000_000u32.into();
-	Pallet::<T>::hold_deposit(&fsp, deposit).unwrap();
-	Offers::<T>::mutate(offer, |o| o.as_mut().unwrap().deposit = deposit);
-	fsp
-}
-
 fn crowd_agenda<T: Config>(at: Moment) {
-	let filler = vec![Task::ExpireOffer(OfferId::MAX); T::MaxTasksPerBucket::get() as usize - 1];
+	let filler = vec![Task::Prune(RequestId::MAX); T::MaxTasksPerBucket::get() as usize - 1];
 	Agenda::<T>::insert(at / BUCKET_MS, 0, BoundedVec::truncate_from(filler));
 	AgendaPages::<T>::insert(at / BUCKET_MS, 1);
 }
 
-/// `n` offers of 1 kW from `n` distinct assets; returns their ids.
-fn book<T: Config>(dso: &T::AccountId, n: u32) -> Vec<OfferId> {
+/// `n` offers of 1 kW from `n` distinct assets, each asset committed but for
+/// `room` more commitments; returns their ids.
+fn book_with_room<T: Config>(dso: &T::AccountId, n: u32, room: u32) -> Vec<OfferId> {
 	(0..n)
 		.map(|i| {
 			let (fsp, asset) = fsp_with_asset::<T>(dso, i);
+			commit_fully::<T>(asset, room);
 			let id = NextOfferId::<T>::get();
 			Pallet::<T>::do_create_offer(fsp, offer_spec::<T>(asset, 1_000)).unwrap();
 			id
@@ -130,9 +146,31 @@ fn book<T: Config>(dso: &T::AccountId, n: u32) -> Vec<OfferId> {
 		.collect()
 }
 
-/// Request 0 with a proposal of `f` fills of 1 kW; returns the request id.
+/// `n` offers of 1 kW from `n` distinct, fully committed assets; returns their ids.
+fn book<T: Config>(dso: &T::AccountId, n: u32) -> Vec<OfferId> {
+	book_with_room::<T>(dso, n, 0)
+}
+
+/// `n` open offers of one prequalified asset; returns (fsp, asset).
+fn offers_of_one_asset<T: Config>(dso: &T::AccountId, n: u32) -> (T::AccountId, AssetId) {
+	let (fsp, asset) = fsp_with_asset::<T>(dso, 0);
+	for _ in 0..n {
+		Pallet::<T>::do_create_offer(fsp.clone(), offer_spec::<T>(asset, 1_000)).unwrap();
+	}
+	(fsp, asset)
+}
+
+/// Marks `offer` as held by `p` stored proposals whose gates are still open.
+fn held_by<T: Config>(offer: OfferId, p: u32) {
+	for i in 0..p {
+		ProposedOffers::<T>::insert(offer, RequestId::MAX - i, window().start);
+	}
+}
+
+/// Request 0 with a proposal of `f` fills of 1 kW, each asset with room for one more
+/// commitment; returns the request id.
 fn proposed<T: Config>(dso: &T::AccountId, f: u32) -> RequestId {
-	let offers = book::<T>(dso, f);
+	let offers = book_with_room::<T>(dso, f, 1);
 	let id = NextRequestId::<T>::get();
 	Pallet::<T>::do_create_request(dso.clone(), request_spec::<T>(f * 1_000)).unwrap();
 	let fills: Vec<ProposedFill> =
@@ -144,7 +182,7 @@ fn proposed<T: Config>(dso: &T::AccountId, f: u32) -> RequestId {
 /// A bought match of `f` fills, every fill reported, the clock after the deadline.
 fn due<T: Config>(dso: &T::AccountId, oracle: &T::AccountId, f: u32) -> RequestId {
 	let id = proposed::<T>(dso, f);
-	Pallet::<T>::do_accept_match(dso.clone(), id).unwrap();
+	Pallet::<T>::do_accept_match(dso.clone(), id, max_cost::<T>()).unwrap();
 	set_time::<T>(window().start + MINUTE);
 	for i in 0..f {
 		Pallet::<T>::do_report_delivery(oracle.clone(), id, i, 600, H256::zero()).unwrap();
@@ -235,22 +273,26 @@ mod benchmarks {
 		assert_eq!(Assets::<T>::get(asset).unwrap().status, AssetStatus::Pending);
 	}
 
+	/// The asset's `o` open offers are withdrawn with it.
 	#[benchmark]
-	fn deregister_asset() {
+	fn deregister_asset(o: Linear<0, { T::MaxOffersPerAsset::get() }>) {
 		let (dso, _) = dso::<T>();
-		let (fsp, asset) = fsp_with_asset::<T>(&dso, 0);
+		let (fsp, asset) = offers_of_one_asset::<T>(&dso, o);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(fsp), asset);
 		assert!(!Assets::<T>::contains_key(asset));
+		assert_eq!(BookSize::<T>::get((LOCATION, Direction::Up)), 0);
 	}
 
+	/// Suspending withdraws the asset's `o` open offers.
 	#[benchmark]
-	fn set_asset_status() {
+	fn set_asset_status(o: Linear<0, { T::MaxOffersPerAsset::get() }>) {
 		let (dso, _) = dso::<T>();
-		let (_, asset) = fsp_with_asset::<T>(&dso, 0);
+		let (_, asset) = offers_of_one_asset::<T>(&dso, o);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(dso), asset, AssetStatus::Suspended);
 		assert_eq!(Assets::<T>::get(asset).unwrap().status, AssetStatus::Suspended);
+		assert_eq!(Assets::<T>::get(asset).unwrap().open_offers, 0);
 	}
 
 	#[benchmark]
@@ -262,10 +304,11 @@ mod benchmarks {
 		assert!(Requests::<T>::contains_key(0));
 	}
 
+	/// Editing drops a proposal of `f` fills.
 	#[benchmark]
-	fn update_request() {
+	fn update_request(f: Linear<1, { T::MaxFills::get() }>) {
 		let (dso, _) = dso::<T>();
-		let id = proposed::<T>(&dso, 1);
+		let id = proposed::<T>(&dso, f);
 		let mut spec = request_spec::<T>(10_000);
 		spec.window.start += MINUTE;
 		crowd_agenda::<T>(spec.window.start);
@@ -274,10 +317,11 @@ mod benchmarks {
 		assert!(!Proposals::<T>::contains_key(id));
 	}
 
+	/// Cancelling drops a proposal of `f` fills.
 	#[benchmark]
-	fn cancel_request() {
+	fn cancel_request(f: Linear<1, { T::MaxFills::get() }>) {
 		let (dso, _) = dso::<T>();
-		let id = proposed::<T>(&dso, 1);
+		let id = proposed::<T>(&dso, f);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(dso), id);
 		assert_eq!(Requests::<T>::get(id).unwrap().status, RequestStatus::Cancelled);
@@ -292,10 +336,12 @@ mod benchmarks {
 		assert!(Offers::<T>::contains_key(0));
 	}
 
+	/// The offer is held by `p` stored proposals whose gates are open.
 	#[benchmark]
-	fn update_offer() {
+	fn update_offer(p: Linear<0, { T::MaxOpenRequestsPerLocation::get() }>) {
 		let (dso, _) = dso::<T>();
 		let offer = book::<T>(&dso, 1)[0];
+		held_by::<T>(offer, p);
 		let fsp = Offers::<T>::get(offer).unwrap().fsp;
 		let mut spec = Offers::<T>::get(offer).unwrap().spec;
 		spec.window.start -= MINUTE;
@@ -304,18 +350,20 @@ mod benchmarks {
 		assert_eq!(Offers::<T>::get(offer).unwrap().spec, spec);
 	}
 
+	/// The offer is held by `p` stored proposals whose gates are open.
 	#[benchmark]
-	fn cancel_offer() {
+	fn cancel_offer(p: Linear<0, { T::MaxOpenRequestsPerLocation::get() }>) {
 		let (dso, _) = dso::<T>();
 		let offer = book::<T>(&dso, 1)[0];
-		let fsp = legacy_deposit::<T>(offer);
+		held_by::<T>(offer, p);
+		let fsp = Offers::<T>::get(offer).unwrap().fsp;
 		#[extrinsic_call]
 		_(RawOrigin::Signed(fsp), offer);
 		assert!(!Offers::<T>::contains_key(offer));
 	}
 
-	/// `n` eligible offers from `n` assets in the book; the request takes as many as a
-	/// match may hold.
+	/// `n` eligible offers from `n` fully committed assets in the book; the request
+	/// takes as many as a match may hold.
 	#[benchmark]
 	fn match_request(n: Linear<1, { T::MaxOffersPerBook::get() }>) {
 		let (dso, _) = dso::<T>();
@@ -341,13 +389,27 @@ mod benchmarks {
 		assert_eq!(Proposals::<T>::get(0).unwrap().fills.len() as u32, f);
 	}
 
+	/// A stored proposal of `s` feasible fills checked against the book: what the
+	/// chain does before comparing, buying or keeping a stored match.
+	#[benchmark]
+	fn check_proposal(s: Linear<1, { T::MaxFills::get() }>) {
+		let (dso, _) = dso::<T>();
+		let id = proposed::<T>(&dso, s);
+		let request = Requests::<T>::get(id).unwrap();
+		#[block]
+		{
+			assert!(matches!(Pallet::<T>::live_proposal(&request, id), Ok(Some(_))));
+		}
+	}
+
+	/// `f` fills, each of an asset with one commitment short of the most it may hold.
 	#[benchmark]
 	fn accept_match(f: Linear<1, { T::MaxFills::get() }>) {
 		let (dso, _) = dso::<T>();
 		let id = proposed::<T>(&dso, f);
 		crowd_agenda::<T>(window().end + Params::<T>::get().settlement_grace_ms);
 		#[extrinsic_call]
-		_(RawOrigin::Signed(dso), id);
+		_(RawOrigin::Signed(dso), id, max_cost::<T>());
 		assert_eq!(Contracts::<T>::get(id).unwrap().fill_count, f);
 	}
 
@@ -358,7 +420,7 @@ mod benchmarks {
 			Pallet::<T>::do_appoint_oracle(dso.clone(), account("oracle", i, SEED)).unwrap();
 		}
 		let id = proposed::<T>(&dso, 1);
-		Pallet::<T>::do_accept_match(dso, id).unwrap();
+		Pallet::<T>::do_accept_match(dso, id, max_cost::<T>()).unwrap();
 		set_time::<T>(window().start + MINUTE);
 		#[extrinsic_call]
 		_(RawOrigin::Signed(oracle), id, 0, 600, H256::zero());
@@ -373,6 +435,20 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(anyone), id);
 		assert_eq!(Requests::<T>::get(id).unwrap().status, RequestStatus::Settled);
+	}
+
+	/// A payout parked at settlement, claimed.
+	#[benchmark]
+	fn claim_payout() {
+		let (dso, _) = dso::<T>();
+		let fsp: T::AccountId = account("fsp", 0, SEED);
+		fund::<T>(&fsp);
+		let amount: BalanceOf<T> = 1_000_000_000u64.saturated_into();
+		T::Currency::hold(&HoldReason::Unclaimed.into(), &dso, amount).unwrap();
+		UnclaimedPayouts::<T>::insert(&fsp, 0, (dso.clone(), amount));
+		#[extrinsic_call]
+		_(RawOrigin::Signed(fsp.clone()), 0);
+		assert!(!UnclaimedPayouts::<T>::contains_key(&fsp, 0));
 	}
 
 	#[benchmark]
@@ -393,10 +469,11 @@ mod benchmarks {
 		assert_eq!(Pallet::<T>::now(), T0 + 15 * MINUTE);
 	}
 
+	/// Expiry drops a proposal of `f` fills.
 	#[benchmark]
-	fn expire_request() {
+	fn expire_request(f: Linear<1, { T::MaxFills::get() }>) {
 		let (dso, _) = dso::<T>();
-		let id = proposed::<T>(&dso, 1);
+		let id = proposed::<T>(&dso, f);
 		set_time::<T>(window().start);
 		#[block]
 		{
@@ -408,7 +485,6 @@ mod benchmarks {
 	fn expire_offer() {
 		let (dso, _) = dso::<T>();
 		let offer = book::<T>(&dso, 1)[0];
-		legacy_deposit::<T>(offer);
 		set_time::<T>(window().start);
 		#[block]
 		{

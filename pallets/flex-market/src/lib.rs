@@ -7,22 +7,76 @@
 //! reports what each asset delivered, and settlement pays the FSPs by delivered
 //! energy and returns the rest to the DSO.
 //!
-//! Where things are:
+//! ## Units
+//!
+//! Power in W (`_w`), energy in Wh (`_wh`), durations in ms (`_ms`). Every moment is
+//! Unix milliseconds of *market time*: the chain's timestamp, or a governance-set
+//! multiple of it on demonstration chains (`Clock`; the `FlexMarketApi::market_now`
+//! runtime API and the `flexMarket_now` RPC return it). Prices are in planks (10^-12
+//! FLEX) per kWh, amounts of money in planks. `Up` is less consumption or more
+//! injection (discharge), limited by an asset's `max_export_w`; `Down` is more
+//! consumption (charge), limited by its `max_import_w`.
+//!
+//! ## How a trade flows
+//!
+//! 1. Governance registers a DSO with its locations and appoints its metering oracle.
+//! 2. An FSP registers (`register_fsp`) and its assets (`register_asset`); the DSO of
+//!    the asset's location prequalifies them (`set_asset_status`).
+//! 3. The DSO posts a request (`create_request`): location, window, direction,
+//!    power, price ceiling, gate closure, partial cover, pricing rule, over-cover.
+//! 4. FSPs post offers (`create_offer`) for windows that cover the request's.
+//! 5. Until the gate closes, anyone may propose a match (`submit_solution`; the
+//!    node's off-chain worker does) and the DSO may run the merit order
+//!    (`match_request`); the chain keeps the best. At gate closure, a request without
+//!    a live proposal gets the merit order.
+//! 6. The DSO buys the match (`accept_match`) before the window starts, stating the
+//!    most it will pay; the cost goes into escrow and each fill is announced
+//!    (`FillContracted`) for the DSO's bridge to dispatch.
+//! 7. After the window starts the metering oracle reports each fill's delivered
+//!    energy (`report_delivery`) until the reporting deadline (the window's end plus
+//!    the settlement grace, fixed in the contract at purchase).
+//! 8. From the deadline on, settlement runs on its own (or by `settle`): each FSP is
+//!    paid min(delivered, contracted) × price, minus any penalty, the rest goes back
+//!    to the DSO. Finished requests are pruned after the retention period.
+//!
+//! ## What each party can rely on
+//!
+//! - **Firm offers.** From a request's gate closure until it is bought or expires,
+//!   the offers of its stored match can be neither edited nor withdrawn
+//!   (`OfferFirm`); an offer keeps its asset for life.
+//! - **A cost cap at purchase.** `accept_match` takes the most the DSO will pay and
+//!   refuses (`CostAboveMaximum`) a purchase that would cost more.
+//! - **Live proposals.** A stored match that is no longer feasible (an offer
+//!   withdrawn, an asset suspended or committed elsewhere) counts as absent: any
+//!   feasible solution replaces it, the merit order runs at gate closure, and the DSO
+//!   may match the request again.
+//! - **Bounded books.** At most `MaxOffersPerAsset` open offers per asset and
+//!   `MaxOffersPerBook` per location and direction, windows no further ahead than the
+//!   market's horizon, and a suspended or deregistered asset's offers leave the
+//!   book. Offers hold no deposit: every offer stands on an asset that holds one and
+//!   that the DSO prequalified, so the DSO controls how many can stand in its books.
+//! - **Settlement that always completes.** A payout that cannot be transferred (for
+//!   example below the existential deposit to an account that was reaped) stays held
+//!   from the DSO for the FSP, who claims it with `claim_payout`; the rest of the
+//!   settlement goes on.
+//! - **Fees by the work done.** Every call is charged by its benchmarked worst case
+//!   and refunded to what it did, also when it fails early.
+//!
+//! ## Where things are
+//!
 //! - [`roles`]: DSOs, their locations and metering oracles, FSPs;
 //! - [`assets`]: registration and prequalification of flexible assets;
 //! - [`requests`] and [`offers`]: the book;
+//! - [`proposals`]: stored matches, their liveness and the firmness of their offers;
 //! - [`matching`]: eligibility, the on-chain merit order, external solutions;
 //! - [`buying`]: acceptance and escrow;
 //! - [`delivery`]: metering reports;
-//! - [`settlement`]: payment by delivered energy;
+//! - [`settlement`]: payment by delivered energy and unclaimed payouts;
 //! - [`agenda`]: gate closure, expiry, automatic settlement and pruning, a bounded
 //!   amount per block;
 //! - [`offchain`]: the off-chain worker that mines better matches and submits them;
 //! - [`views`] and [`runtime_api`]: reads for the UI and the bridge;
 //! - [`invariants`]: the checks of `try_state`.
-//!
-//! Units are explicit everywhere: W, Wh, unix ms, prices in the smallest currency
-//! unit per kWh. There are no floats on chain.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -45,6 +99,8 @@ pub mod migrations;
 mod mock;
 pub mod offchain;
 pub mod offers;
+pub mod params;
+pub mod proposals;
 pub mod requests;
 pub mod roles;
 pub mod runtime_api;
@@ -107,7 +163,7 @@ pub mod pallet {
 	pub type OfferSpecOf<T> = OfferSpec<BalanceOf<T>>;
 	/// A proposed match as stored.
 	pub type ProposalOf<T> =
-		Proposal<<T as frame_system::Config>::AccountId, <T as Config>::MaxFills>;
+		Proposal<<T as frame_system::Config>::AccountId, BalanceOf<T>, <T as Config>::MaxFills>;
 	/// A fill of an accepted match as stored.
 	pub type FillOf<T> = Fill<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 	/// A DSO as stored.
@@ -130,7 +186,7 @@ pub mod pallet {
 	>;
 
 	/// The in-code storage version.
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(4);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -141,8 +197,11 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// Payment for an accepted match, held until settlement.
 		Escrow,
-		/// Deposit for a registration, a request or an offer.
+		/// Deposit for a registration or a request.
 		Deposit,
+		/// A settled payout that could not be transferred to its FSP, held from the DSO
+		/// until the FSP claims it.
+		Unclaimed,
 	}
 
 	#[pallet::config]
@@ -180,6 +239,10 @@ pub mod pallet {
 		/// Most open offers in one location and direction.
 		#[pallet::constant]
 		type MaxOffersPerBook: Get<u32>;
+
+		/// Most open offers of one asset (96 is a day of 15-minute slots).
+		#[pallet::constant]
+		type MaxOffersPerAsset: Get<u32>;
 
 		/// Most open requests in one location.
 		#[pallet::constant]
@@ -307,6 +370,33 @@ pub mod pallet {
 	/// The best match proposed so far for an open request.
 	#[pallet::storage]
 	pub type Proposals<T: Config> = StorageMap<_, Twox64Concat, RequestId, ProposalOf<T>>;
+
+	/// Offers taken by stored proposals: for each offer, the requests whose proposal
+	/// takes it, with each request's gate closure. An offer is firm while a request
+	/// whose gate has closed holds it.
+	#[pallet::storage]
+	pub type ProposedOffers<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, OfferId, Twox64Concat, RequestId, Moment, OptionQuery>;
+
+	/// Open offers by asset, so that a suspended or deregistered asset's offers can
+	/// leave the book within bounded weight.
+	#[pallet::storage]
+	pub type AssetOffers<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, AssetId, Twox64Concat, OfferId, (), OptionQuery>;
+
+	/// Payouts that could not be transferred at settlement, by FSP and request: the
+	/// DSO they are held from and the amount in planks. The FSP claims them with
+	/// `claim_payout`.
+	#[pallet::storage]
+	pub type UnclaimedPayouts<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Twox64Concat,
+		RequestId,
+		(T::AccountId, BalanceOf<T>),
+		OptionQuery,
+	>;
 
 	/// Bought matches, until pruned.
 	#[pallet::storage]
@@ -496,6 +586,14 @@ pub mod pallet {
 			/// The offer.
 			offer: OfferId,
 		},
+		/// The market withdrew an open offer because its asset was suspended, reset to
+		/// pending or deregistered.
+		OfferWithdrawn {
+			/// The offer.
+			offer: OfferId,
+			/// Its asset.
+			asset: AssetId,
+		},
 		/// A match was proposed for a request and is now the best one.
 		MatchProposed {
 			/// The request.
@@ -504,10 +602,18 @@ pub mod pallet {
 			by: T::AccountId,
 			/// Number of fills.
 			fills: u32,
-			/// Power covered, in W.
+			/// Power covered towards the request, in W.
 			covered_w: u32,
-			/// Score cost: Σ power (W) × price per kWh.
-			cost: u128,
+			/// The solver's score: Σ fill power (W) × price per kWh; not money.
+			score_w_price: u128,
+			/// What buying the match would cost now, in planks.
+			cost: BalanceOf<T>,
+		},
+		/// A stored match was no longer feasible at gate closure and was dropped; the
+		/// merit order runs in its place.
+		ProposalDropped {
+			/// The request.
+			request: RequestId,
 		},
 		/// The DSO bought the proposed match; its cost is held in escrow.
 		MatchAccepted {
@@ -521,15 +627,17 @@ pub mod pallet {
 			power_w: u32,
 			/// Contracted energy in Wh.
 			energy_wh: u64,
-			/// Amount held in escrow.
+			/// Amount held in escrow, in planks.
 			cost: BalanceOf<T>,
+			/// Reports are taken until then; settlement follows (Unix ms of market time).
+			report_deadline: Moment,
 		},
 		/// A fill of a bought match: what to dispatch, where and when.
 		FillContracted {
 			/// The request.
 			request: RequestId,
 			/// Index of the fill within the match.
-			fill: u32,
+			fill_index: u32,
 			/// The offer taken.
 			offer: OfferId,
 			/// The asset to dispatch.
@@ -544,19 +652,19 @@ pub mod pallet {
 			direction: Direction,
 			/// Contracted power in W.
 			power_w: u32,
-			/// Price per kWh.
+			/// Price in planks per kWh.
 			price: BalanceOf<T>,
 			/// Contracted energy in Wh.
 			energy_wh: u64,
-			/// Contracted cost.
+			/// Contracted cost in planks.
 			cost: BalanceOf<T>,
 		},
 		/// A metering oracle reported the delivery of a fill.
 		DeliveryReported {
 			/// The request.
 			request: RequestId,
-			/// Index of the fill.
-			fill: u32,
+			/// Index of the fill within the match.
+			fill_index: u32,
 			/// The asset.
 			asset: AssetId,
 			/// Delivered energy in Wh.
@@ -568,8 +676,8 @@ pub mod pallet {
 		FillSettled {
 			/// The request.
 			request: RequestId,
-			/// Index of the fill.
-			fill: u32,
+			/// Index of the fill within the match.
+			fill_index: u32,
 			/// The asset.
 			asset: AssetId,
 			/// The FSP paid.
@@ -580,12 +688,35 @@ pub mod pallet {
 			delivered_wh: u64,
 			/// Delivered / contracted.
 			delivery_rate: Perbill,
-			/// Paid to the FSP.
+			/// Paid to the FSP, in planks (parked if the transfer failed, see
+			/// `PayoutUnclaimed`).
 			paid: BalanceOf<T>,
-			/// Deducted for delivering below the threshold.
+			/// Deducted for delivering below the threshold, in planks.
 			penalty: BalanceOf<T>,
-			/// Returned to the DSO.
+			/// Returned to the DSO, in planks.
 			refunded: BalanceOf<T>,
+		},
+		/// A settled payout could not be transferred to its FSP (for example below the
+		/// existential deposit to an account that was reaped); it stays held from the
+		/// DSO until the FSP claims it with `claim_payout`.
+		PayoutUnclaimed {
+			/// The request.
+			request: RequestId,
+			/// The FSP owed.
+			fsp: T::AccountId,
+			/// The DSO it is held from.
+			dso: T::AccountId,
+			/// Amount in planks.
+			amount: BalanceOf<T>,
+		},
+		/// An FSP claimed a payout parked at settlement.
+		PayoutClaimed {
+			/// The request.
+			request: RequestId,
+			/// The FSP.
+			fsp: T::AccountId,
+			/// Amount in planks.
+			amount: BalanceOf<T>,
 		},
 		/// All fills of a request were settled and the escrow emptied.
 		RequestSettled {
@@ -597,9 +728,9 @@ pub mod pallet {
 			delivered_wh: u64,
 			/// Delivered / contracted.
 			delivery_rate: Perbill,
-			/// Paid to the FSPs.
+			/// Paid to the FSPs, in planks.
 			paid: BalanceOf<T>,
-			/// Returned to the DSO.
+			/// Returned to the DSO, in planks.
 			refunded: BalanceOf<T>,
 		},
 		/// A finished request and its records were removed from storage.
@@ -655,20 +786,25 @@ pub mod pallet {
 		NotAssetOwner,
 		/// The asset is not prequalified.
 		AssetNotQualified,
-		/// The asset has open offers or commitments.
+		/// The asset has commitments, open offers (to edit it), or offers held by a stored
+		/// match (to deregister it).
 		AssetBusy,
 		/// A power is zero or above the asset's limit.
 		PowerOutOfRange,
 		/// The minimum state of charge is above 100 %.
 		SocOutOfRange,
-		/// The window is empty, too long or already started.
+		/// The window is empty, longer than `MaxWindowMs`, or does not start after now.
 		InvalidWindow,
+		/// The window starts further ahead than the market's horizon.
+		WindowTooFar,
 		/// The gate closure is in the past or after the window's start.
 		InvalidGateClosure,
 		/// The gate closure has passed.
 		GateClosed,
 		/// The price is zero.
 		ZeroPrice,
+		/// The price is above the largest the market takes (`MAX_PRICE_PER_KWH`).
+		PriceTooHigh,
 		/// The request's maximum price is above the market's price cap.
 		PriceAboveCap,
 		/// No such request.
@@ -687,6 +823,12 @@ pub mod pallet {
 		OfferNotOpen,
 		/// The book of this location and direction is full.
 		BookFull,
+		/// The asset has the most open offers allowed.
+		TooManyOffers,
+		/// The offer is in the stored match of a request whose gate has closed.
+		OfferFirm,
+		/// An offer keeps its asset; post a new offer for another.
+		AssetChanged,
 		/// An offer's price is above the request's maximum.
 		PriceAboveMaximum,
 		/// An offer is at another location.
@@ -713,6 +855,10 @@ pub mod pallet {
 		NotBetter,
 		/// The request has no proposed match.
 		NoProposal,
+		/// The stored match is no longer feasible; match the request again.
+		ProposalStale,
+		/// Buying the match would cost more than the stated maximum.
+		CostAboveMaximum,
 		/// The request's match was already bought.
 		AlreadyAccepted,
 		/// The request's window has started.
@@ -735,6 +881,10 @@ pub mod pallet {
 		Overflow,
 		/// The clock's scale must be from 1 to `MAX_CLOCK_SCALE`.
 		ClockScaleOutOfRange,
+		/// A market parameter is out of range.
+		InvalidParams,
+		/// The caller has no unclaimed payout of this request.
+		NoUnclaimedPayout,
 	}
 
 	#[pallet::hooks]
@@ -752,6 +902,7 @@ pub mod pallet {
 			assert!(T::MaxFills::get() > 0, "MaxFills must be positive");
 			assert!(T::MaxTasksPerBucket::get() > 0, "MaxTasksPerBucket must be positive");
 			assert!(T::MaxWindowMs::get() > 0, "MaxWindowMs must be positive");
+			assert!(T::MaxOffersPerAsset::get() > 0, "MaxOffersPerAsset must be positive");
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -783,7 +934,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::remove_dso(T::MaxLocationsPerDso::get()))]
 		pub fn remove_dso(origin: OriginFor<T>, dso: T::AccountId) -> DispatchResultWithPostInfo {
 			T::GovernanceOrigin::ensure_origin(origin)?;
-			let locations = Self::do_remove_dso(dso)?;
+			let locations = Self::do_remove_dso(dso).map_err(|e| e.with_weight(reads::<T>(1)))?;
 			Ok(Some(T::WeightInfo::remove_dso(locations)).into())
 		}
 
@@ -820,9 +971,10 @@ pub mod pallet {
 		/// Origin: signed.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::register_fsp())]
-		pub fn register_fsp(origin: OriginFor<T>) -> DispatchResult {
+		pub fn register_fsp(origin: OriginFor<T>) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_register_fsp(who)
+			Self::do_register_fsp(who).map_err(|e| e.with_weight(reads::<T>(2)))?;
+			Ok(().into())
 		}
 
 		/// Register an asset; it waits for the DSO's prequalification. Holds the asset deposit.
@@ -830,9 +982,13 @@ pub mod pallet {
 		/// Origin: a registered FSP or DSO.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::register_asset())]
-		pub fn register_asset(origin: OriginFor<T>, spec: AssetSpecOf<T>) -> DispatchResult {
+		pub fn register_asset(
+			origin: OriginFor<T>,
+			spec: AssetSpecOf<T>,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_register_asset(who, spec)
+			Self::do_register_asset(who, spec).map_err(|e| e.with_weight(reads::<T>(4)))?;
+			Ok(().into())
 		}
 
 		/// Change an asset's description; it must have no open offers or commitments and
@@ -845,33 +1001,42 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			asset: AssetId,
 			spec: AssetSpecOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_update_asset(who, asset, spec)
+			Self::do_update_asset(who, asset, spec).map_err(|e| e.with_weight(reads::<T>(3)))?;
+			Ok(().into())
 		}
 
-		/// Deregister an asset without open offers or commitments; returns its deposit.
+		/// Deregister an asset without commitments: its open offers leave the book (none
+		/// may be held by a stored match: withdraw those first) and its deposit is returned.
 		///
 		/// Origin: the asset's owner.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::deregister_asset())]
-		pub fn deregister_asset(origin: OriginFor<T>, asset: AssetId) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::deregister_asset(T::MaxOffersPerAsset::get()))]
+		pub fn deregister_asset(
+			origin: OriginFor<T>,
+			asset: AssetId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_deregister_asset(who, asset)
+			let offers = Self::do_deregister_asset(who, asset)?;
+			Ok(Some(T::WeightInfo::deregister_asset(offers)).into())
 		}
 
-		/// Prequalify, suspend or reset an asset at one of the caller's locations.
+		/// Prequalify, suspend or reset an asset at one of the caller's locations. An asset
+		/// that is no longer prequalified has its open offers withdrawn.
 		///
 		/// Origin: the DSO operating the asset's location.
 		#[pallet::call_index(8)]
-		#[pallet::weight(T::WeightInfo::set_asset_status())]
+		#[pallet::weight(T::WeightInfo::set_asset_status(T::MaxOffersPerAsset::get()))]
 		pub fn set_asset_status(
 			origin: OriginFor<T>,
 			asset: AssetId,
 			status: AssetStatus,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_set_asset_status(who, asset, status)
+			let offers = Self::do_set_asset_status(who, asset, status)
+				.map_err(|e| e.with_weight(reads::<T>(2)))?;
+			Ok(Some(T::WeightInfo::set_asset_status(offers)).into())
 		}
 
 		/// Post a request for flexibility; holds the request deposit.
@@ -879,33 +1044,44 @@ pub mod pallet {
 		/// Origin: the DSO operating the request's location.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::create_request())]
-		pub fn create_request(origin: OriginFor<T>, spec: RequestSpecOf<T>) -> DispatchResult {
+		pub fn create_request(
+			origin: OriginFor<T>,
+			spec: RequestSpecOf<T>,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_create_request(who, spec)
+			Self::do_create_request(who, spec).map_err(|e| e.with_weight(reads::<T>(4)))?;
+			Ok(().into())
 		}
 
 		/// Edit an open request before its gate closure; drops any proposed match.
 		///
 		/// Origin: the request's DSO.
 		#[pallet::call_index(10)]
-		#[pallet::weight(T::WeightInfo::update_request())]
+		#[pallet::weight(T::WeightInfo::update_request(T::MaxFills::get()))]
 		pub fn update_request(
 			origin: OriginFor<T>,
 			request: RequestId,
 			spec: RequestSpecOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_update_request(who, request, spec)
+			let fills = Self::do_update_request(who, request, spec)
+				.map_err(|e| e.with_weight(reads::<T>(4)))?;
+			Ok(Some(T::WeightInfo::update_request(fills)).into())
 		}
 
 		/// Cancel an open request before its gate closure; returns its deposit.
 		///
 		/// Origin: the request's DSO.
 		#[pallet::call_index(11)]
-		#[pallet::weight(T::WeightInfo::cancel_request())]
-		pub fn cancel_request(origin: OriginFor<T>, request: RequestId) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::cancel_request(T::MaxFills::get()))]
+		pub fn cancel_request(
+			origin: OriginFor<T>,
+			request: RequestId,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_cancel_request(who, request)
+			let fills =
+				Self::do_cancel_request(who, request).map_err(|e| e.with_weight(reads::<T>(2)))?;
+			Ok(Some(T::WeightInfo::cancel_request(fills)).into())
 		}
 
 		/// Offer an asset's power for a window. It stays in the book until matched,
@@ -914,76 +1090,88 @@ pub mod pallet {
 		/// Origin: the asset's owner, a registered FSP.
 		#[pallet::call_index(12)]
 		#[pallet::weight(T::WeightInfo::create_offer())]
-		pub fn create_offer(origin: OriginFor<T>, spec: OfferSpecOf<T>) -> DispatchResult {
+		pub fn create_offer(
+			origin: OriginFor<T>,
+			spec: OfferSpecOf<T>,
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_create_offer(who, spec)
+			Self::do_create_offer(who, spec).map_err(|e| e.with_weight(reads::<T>(4)))?;
+			Ok(().into())
 		}
 
-		/// Edit an open offer (same asset).
+		/// Edit an open offer. It keeps its asset, and it is firm (cannot be edited) while
+		/// the stored match of a request whose gate has closed holds it.
 		///
 		/// Origin: the offer's FSP.
 		#[pallet::call_index(13)]
-		#[pallet::weight(T::WeightInfo::update_offer())]
+		#[pallet::weight(T::WeightInfo::update_offer(T::MaxOpenRequestsPerLocation::get()))]
 		pub fn update_offer(
 			origin: OriginFor<T>,
 			offer: OfferId,
 			spec: OfferSpecOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_update_offer(who, offer, spec)
+			let holders = Self::do_update_offer(who, offer, spec)?;
+			Ok(Some(T::WeightInfo::update_offer(holders)).into())
 		}
 
-		/// Withdraw an open offer.
+		/// Withdraw an open offer; it is firm (cannot be withdrawn) while the stored match
+		/// of a request whose gate has closed holds it.
 		///
 		/// Origin: the offer's FSP.
 		#[pallet::call_index(14)]
-		#[pallet::weight(T::WeightInfo::cancel_offer())]
-		pub fn cancel_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResult {
+		#[pallet::weight(T::WeightInfo::cancel_offer(T::MaxOpenRequestsPerLocation::get()))]
+		pub fn cancel_offer(origin: OriginFor<T>, offer: OfferId) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_cancel_offer(who, offer)
+			let holders = Self::do_cancel_offer(who, offer)?;
+			Ok(Some(T::WeightInfo::cancel_offer(holders)).into())
 		}
 
 		/// Run the on-chain merit order over the request's book and keep the result as the
-		/// request's proposed match if it beats the stored one. Charged for a full book,
-		/// refunded to the book's real size.
+		/// request's proposed match if it beats the stored one (a stored match that is no
+		/// longer feasible counts as absent). Charged for a full book, refunded to the
+		/// book's real size.
 		///
 		/// Origin: the request's DSO.
 		#[pallet::call_index(15)]
-		#[pallet::weight(T::WeightInfo::match_request(T::MaxOffersPerBook::get()))]
+		#[pallet::weight(T::WeightInfo::match_request(T::MaxOffersPerBook::get())
+			.saturating_add(T::WeightInfo::check_proposal(T::MaxFills::get())))]
 		pub fn match_request(
 			origin: OriginFor<T>,
 			request: RequestId,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			// A refused call pays for the book it read, not for the largest book.
-			let book = Requests::<T>::get(request)
-				.map(|r| BookSize::<T>::get((r.spec.location, r.spec.direction)))
-				.unwrap_or(0);
-			let read = T::DbWeight::get().reads(2);
-			let used = Self::do_match_request(who, request).map_err(|e| {
-				e.with_weight(T::WeightInfo::match_request(book).saturating_add(read))
-			})?;
-			Ok(Some(T::WeightInfo::match_request(used).saturating_add(read)).into())
+			let (book, stored) = Self::do_match_request(who, request)?;
+			let used = T::WeightInfo::match_request(book)
+				.saturating_add(T::WeightInfo::check_proposal(stored));
+			Ok(Some(used).into())
 		}
 
 		/// Propose an externally computed match (a list of offers and the power taken from
 		/// each) for an open request before its gate closure. It is kept only if feasible
-		/// and better than the stored one by the solution margin.
+		/// and better than the stored one by the solution margin (a stored match that is
+		/// no longer feasible counts as absent).
 		///
 		/// Origin: signed (anyone; the fee is lost on a rejected solution).
 		#[pallet::call_index(16)]
-		#[pallet::weight(T::WeightInfo::submit_solution(fills.len() as u32))]
+		#[pallet::weight(T::WeightInfo::submit_solution(fills.len() as u32)
+			.saturating_add(T::WeightInfo::check_proposal(T::MaxFills::get())))]
 		pub fn submit_solution(
 			origin: OriginFor<T>,
 			request: RequestId,
 			fills: SolutionOf<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_submit_solution(who, request, fills)
+			let submitted = fills.len() as u32;
+			let stored = Self::do_submit_solution(who, request, fills)?;
+			let used = T::WeightInfo::submit_solution(submitted)
+				.saturating_add(T::WeightInfo::check_proposal(stored));
+			Ok(Some(used).into())
 		}
 
-		/// Buy the request's proposed match: re-checks it, holds its cost in escrow, commits
-		/// the assets and announces each fill for dispatch.
+		/// Buy the request's proposed match for at most `max_cost` planks: re-checks it,
+		/// holds its cost in escrow, commits the assets and announces each fill for
+		/// dispatch. `flexMarket_matchPreview` shows the cost beforehand.
 		///
 		/// Origin: the request's DSO.
 		#[pallet::call_index(17)]
@@ -991,14 +1179,17 @@ pub mod pallet {
 		pub fn accept_match(
 			origin: OriginFor<T>,
 			request: RequestId,
+			max_cost: BalanceOf<T>,
 		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			let fills = Self::do_accept_match(who, request)?;
+			let fills = Self::do_accept_match(who, request, max_cost)?;
 			Ok(Some(T::WeightInfo::accept_match(fills)).into())
 		}
 
-		/// Report the energy a fill delivered (Wh) and the root of its 1-minute samples,
-		/// once, between the window's start and the reporting deadline.
+		/// Report the energy a fill delivered (Wh, against the baseline) and the root of
+		/// its 1-minute samples, once per fill, from the window's start until the
+		/// contract's reporting deadline (the window's end plus the settlement grace in
+		/// force when the match was bought, `Contracts.report_deadline`).
 		///
 		/// Origin: a metering oracle of the request's DSO.
 		#[pallet::call_index(18)]
@@ -1006,23 +1197,26 @@ pub mod pallet {
 		pub fn report_delivery(
 			origin: OriginFor<T>,
 			request: RequestId,
-			fill: u32,
+			fill_index: u32,
 			delivered_wh: u64,
 			samples_root: H256,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
-			Self::do_report_delivery(who, request, fill, delivered_wh, samples_root)
+			Self::do_report_delivery(who, request, fill_index, delivered_wh, samples_root)
+				.map_err(|e| e.with_weight(reads::<T>(4)))?;
+			Ok(().into())
 		}
 
 		/// Settle a due request: pay each FSP by delivered energy from escrow and return
-		/// the rest to the DSO. The agenda does this on its own; anyone may do it sooner.
+		/// the rest to the DSO. The agenda does this on its own at the reporting deadline;
+		/// anyone may do it sooner after it.
 		///
 		/// Origin: signed (anyone).
 		#[pallet::call_index(19)]
 		#[pallet::weight(T::WeightInfo::settle(T::MaxFills::get()))]
 		pub fn settle(origin: OriginFor<T>, request: RequestId) -> DispatchResultWithPostInfo {
 			ensure_signed(origin)?;
-			let fills = Self::do_settle(request)?;
+			let fills = Self::do_settle(request).map_err(|e| e.with_weight(reads::<T>(2)))?;
 			Ok(Some(T::WeightInfo::settle(fills)).into())
 		}
 
@@ -1033,14 +1227,12 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::set_params())]
 		pub fn set_params(origin: OriginFor<T>, params: ParamsOf<T>) -> DispatchResult {
 			T::GovernanceOrigin::ensure_origin(origin)?;
-			Params::<T>::put(&params);
-			Self::deposit_event(Event::ParamsSet { params });
-			Ok(())
+			Self::do_set_params(params)
 		}
 
 		/// Run market time `scale` times as fast as the chain's timestamp from now on
-		/// (1 = real time). For demonstrations and test networks; market time never
-		/// jumps or goes back.
+		/// (1 = real time, at most `MAX_CLOCK_SCALE`). For demonstrations and test
+		/// networks; market time never jumps or goes back.
 		///
 		/// Origin: governance.
 		#[pallet::call_index(21)]
@@ -1049,5 +1241,26 @@ pub mod pallet {
 			T::GovernanceOrigin::ensure_origin(origin)?;
 			Self::do_set_clock(scale).map(|_| ())
 		}
+
+		/// Claim a payout of `request` that settlement could not transfer to the caller
+		/// (see `PayoutUnclaimed`). The caller's account must be able to receive it (hold
+		/// at least the existential deposit afterwards).
+		///
+		/// Origin: the FSP owed.
+		#[pallet::call_index(22)]
+		#[pallet::weight(T::WeightInfo::claim_payout())]
+		pub fn claim_payout(
+			origin: OriginFor<T>,
+			request: RequestId,
+		) -> DispatchResultWithPostInfo {
+			let who = ensure_signed(origin)?;
+			Self::do_claim_payout(who, request).map_err(|e| e.with_weight(reads::<T>(1)))?;
+			Ok(().into())
+		}
+	}
+
+	/// The weight of `n` storage reads: what a call that fails on its first checks did.
+	pub(crate) fn reads<T: Config>(n: u64) -> Weight {
+		T::DbWeight::get().reads(n)
 	}
 }

@@ -3,12 +3,16 @@
 //! the `flex-solver` crate, shared with the off-chain worker.
 
 use crate::{
-	pallet::*, AssetStatus, OfferId, OfferStatus, Pricing, Proposal, ProposedFill, RequestId,
-	RequestStatus,
+	pallet::*, AssetStatus, OfferId, OfferStatus, Pricing, ProposedFill, RequestId, RequestStatus,
+	WeightInfo,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use flex_solver::{Candidate, Demand, Infeasible, Score};
-use frame_support::{ensure, pallet_prelude::*};
+use frame_support::{
+	dispatch::{DispatchErrorWithPostInfo, WithPostDispatchInfo},
+	ensure,
+	pallet_prelude::*,
+};
 use sp_runtime::SaturatedConversion;
 
 /// The candidates of a request as the solver sees them, with the chain's records
@@ -32,6 +36,7 @@ impl<T: Config> MatchBook<T> {
 				power_w: s.power_w,
 				max_price: s.max_price.saturated_into(),
 				partial: s.partial,
+				max_over_w: s.max_over_w,
 				pricing: match s.pricing {
 					Pricing::PayAsBid => flex_solver::Pricing::PayAsBid,
 					Pricing::PayAsClear => flex_solver::Pricing::PayAsClear,
@@ -46,30 +51,50 @@ impl<T: Config> MatchBook<T> {
 
 impl<T: Config> Pallet<T> {
 	/// Runs the merit order over the request's book and stores the result if it is the
-	/// best so far. Returns the number of offers in the book.
-	pub fn do_match_request(dso: T::AccountId, id: RequestId) -> Result<u32, DispatchError> {
-		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
-		ensure!(request.dso == dso, Error::<T>::NotRequestOwner);
-		Self::ensure_matchable(&request)?;
-		let (fills, score, size) = Self::merit_order_of(&request)?;
-		Self::keep_if_better(id, dso, fills, score)?;
-		Ok(size)
+	/// best so far. Returns the book's size and the stored proposal's number of fills.
+	pub(crate) fn do_match_request(
+		dso: T::AccountId,
+		id: RequestId,
+	) -> Result<(u32, u32), DispatchErrorWithPostInfo> {
+		let early = |e: Error<T>| e.with_weight(reads::<T>(2));
+		let request = Requests::<T>::get(id).ok_or_else(|| early(Error::<T>::UnknownRequest))?;
+		ensure!(request.dso == dso, early(Error::<T>::NotRequestOwner));
+		Self::ensure_matchable(&request).map_err(|e| e.with_weight(reads::<T>(2)))?;
+		let stored = Self::live_proposal(&request, id);
+		let stored_fills = match &stored {
+			Ok(p) => p.as_ref().map_or(0, |p| p.fills),
+			Err(fills) => *fills,
+		};
+		let book_size = BookSize::<T>::get((request.spec.location, request.spec.direction));
+		let used = T::WeightInfo::match_request(book_size)
+			.saturating_add(T::WeightInfo::check_proposal(stored_fills));
+		let (fills, score, size) =
+			Self::merit_order_of(&request).map_err(|e| e.with_weight(used))?;
+		Self::keep_if_better(id, &request, dso, fills, score, stored.unwrap_or(None))
+			.map_err(|e| e.with_weight(used))?;
+		Ok((size, stored_fills))
 	}
 
-	/// At gate closure the stored proposal stays the request's match; without one,
-	/// the on-chain merit order runs as the fallback. Returns the book's size; a
-	/// no-op for requests not open, not yet closed, or already matched.
-	pub fn do_close_gate(id: RequestId) -> Result<u32, DispatchError> {
+	/// At gate closure a live stored proposal stays the request's match; without one
+	/// (or when it is no longer feasible, then it is dropped) the on-chain merit order
+	/// runs as the fallback. Returns the book's size; a no-op for requests not open or
+	/// not yet closed.
+	pub(crate) fn do_close_gate(id: RequestId) -> Result<u32, DispatchError> {
 		let Some(request) = Requests::<T>::get(id) else { return Ok(0) };
-		if request.status != RequestStatus::Open
-			|| Self::now() < request.spec.gate_closure
-			|| Proposals::<T>::contains_key(id)
-		{
+		if request.status != RequestStatus::Open || Self::now() < request.spec.gate_closure {
 			return Ok(0);
+		}
+		match Self::live_proposal(&request, id) {
+			Ok(Some(_)) => return Ok(0),
+			Ok(None) => {},
+			Err(_) => {
+				Self::drop_proposal(id);
+				Self::deposit_event(Event::ProposalDropped { request: id });
+			},
 		}
 		match Self::merit_order_of(&request) {
 			Ok((fills, score, size)) => {
-				Self::keep_if_better(id, request.dso, fills, score)?;
+				Self::keep_if_better(id, &request, request.dso.clone(), fills, score, None)?;
 				Ok(size)
 			},
 			// Nothing eligible covers it: the request stays open without a match.
@@ -93,21 +118,38 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Checks an externally computed solution and stores it if it is the best so far.
-	pub fn do_submit_solution(
+	/// Returns the number of fills of the stored proposal it was compared with.
+	pub(crate) fn do_submit_solution(
 		who: T::AccountId,
 		id: RequestId,
 		fills: SolutionOf<T>,
-	) -> DispatchResult {
-		let request = Requests::<T>::get(id).ok_or(Error::<T>::UnknownRequest)?;
-		Self::ensure_matchable(&request)?;
-		ensure!(Self::now() < request.spec.gate_closure, Error::<T>::GateClosed);
-		let score = Self::score_fills(&request, &fills)?.0;
-		Self::keep_if_better(id, who, fills.into_inner(), score)
+	) -> Result<u32, DispatchErrorWithPostInfo> {
+		let early = |e: DispatchError| e.with_weight(reads::<T>(2));
+		let request =
+			Requests::<T>::get(id).ok_or_else(|| early(Error::<T>::UnknownRequest.into()))?;
+		Self::ensure_matchable(&request).map_err(early)?;
+		ensure!(Self::now() < request.spec.gate_closure, early(Error::<T>::GateClosed.into()));
+		let submitted = fills.len() as u32;
+		let fail = |e: DispatchError, stored| {
+			e.with_weight(
+				T::WeightInfo::submit_solution(submitted)
+					.saturating_add(T::WeightInfo::check_proposal(stored)),
+			)
+		};
+		let score = Self::score_fills(&request, &fills).map_err(|e| fail(e, 0))?.0;
+		let stored = Self::live_proposal(&request, id);
+		let stored_fills = match &stored {
+			Ok(p) => p.as_ref().map_or(0, |p| p.fills),
+			Err(fills) => *fills,
+		};
+		Self::keep_if_better(id, &request, who, fills.into_inner(), score, stored.unwrap_or(None))
+			.map_err(|e| fail(e, stored_fills))?;
+		Ok(stored_fills)
 	}
 
 	/// Checks `fills` against the request and the current state of the offers and
 	/// assets; returns the score and the book the fills index into (same order).
-	pub fn score_fills(
+	pub(crate) fn score_fills(
 		request: &RequestOf<T>,
 		fills: &[ProposedFill],
 	) -> Result<(Score, MatchBook<T>), DispatchError> {
@@ -129,7 +171,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// All eligible offers of the request's book, and the book's size.
-	pub fn eligible_book(request: &RequestOf<T>) -> (MatchBook<T>, u32) {
+	pub(crate) fn eligible_book(request: &RequestOf<T>) -> (MatchBook<T>, u32) {
 		let mut book = MatchBook::<T>::new(request);
 		let mut groups = BTreeMap::new();
 		let key = (request.spec.location, request.spec.direction);
@@ -148,7 +190,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Why `offer` cannot serve `request`, if it cannot (asset status aside).
-	pub fn eligibility(request: &RequestOf<T>, offer: &OfferOf<T>) -> DispatchResult {
+	pub(crate) fn eligibility(request: &RequestOf<T>, offer: &OfferOf<T>) -> DispatchResult {
 		let (r, o) = (&request.spec, &offer.spec);
 		ensure!(offer.status == OfferStatus::Open, Error::<T>::OfferNotOpen);
 		ensure!(offer.location == r.location, Error::<T>::LocationMismatch);
@@ -204,29 +246,29 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Stores a proposal that beats the stored one by the solution margin.
+	/// Stores a proposal that beats the live stored one (if any) by the solution margin.
 	fn keep_if_better(
 		id: RequestId,
+		request: &RequestOf<T>,
 		by: T::AccountId,
 		fills: Vec<ProposedFill>,
 		score: Score,
+		stored: Option<crate::proposals::LiveProposal<BalanceOf<T>>>,
 	) -> DispatchResult {
-		if let Some(stored) = Self::stored_score(id) {
-			let margin = Params::<T>::get().solution_margin.mul_floor(stored.cost);
-			ensure!(score.beats(&stored, margin), Error::<T>::NotBetter);
-		}
+		Self::ensure_beats(&score, &stored)?;
+		let offers: Vec<_> =
+			fills.iter().filter_map(|f| Offers::<T>::get(f.offer).map(|o| (f.offer, o))).collect();
+		let cost = Self::total_cost(request, &fills, &offers);
 		let count = fills.len() as u32;
-		let fills = BoundedVec::try_from(fills).map_err(|_| Error::<T>::TooLong)?;
-		Proposals::<T>::insert(
-			id,
-			Proposal { submitter: by.clone(), fills, covered_w: score.covered_w, cost: score.cost },
-		);
+		let proposal = Self::proposal_of(by.clone(), fills, &score, cost)?;
+		Self::put_proposal(id, request.spec.gate_closure, proposal);
 		Self::deposit_event(Event::MatchProposed {
 			request: id,
 			by,
 			fills: count,
 			covered_w: score.covered_w,
-			cost: score.cost,
+			score_w_price: score.cost,
+			cost,
 		});
 		Ok(())
 	}

@@ -1,5 +1,7 @@
 //! Storage migrations of the market, one module per storage version.
 
+pub mod v4;
+
 /// The stored parameters decoded in an older layout `Old` (none stored: `None`),
 /// for the migrations' `pre_upgrade` checks; `error` when they do not decode.
 #[cfg(feature = "try-runtime")]
@@ -118,7 +120,8 @@ pub mod v3 {
 	//! Version 3: `MarketParams` gains `price_cap`, the regulator's ceiling on the
 	//! price per kWh of requests. Existing chains start without a ceiling.
 
-	use crate::{pallet::*, MarketParams, LOG_TARGET};
+	use super::v4::ParamsV3;
+	use crate::{pallet::*, LOG_TARGET};
 	use codec::{Decode, Encode};
 	use frame_support::{
 		migrations::VersionedMigration, pallet_prelude::*, traits::UncheckedOnRuntimeUpgrade,
@@ -150,8 +153,8 @@ pub mod v3 {
 
 	impl<Balance> ParamsV2<Balance> {
 		/// The same parameters in version 3, without a price cap.
-		pub fn upgraded(self) -> MarketParams<Balance> {
-			MarketParams {
+		pub fn upgraded(self) -> ParamsV3<Balance> {
+			ParamsV3 {
 				settlement_grace_ms: self.settlement_grace_ms,
 				retention_ms: self.retention_ms,
 				penalty_threshold: self.penalty_threshold,
@@ -170,11 +173,15 @@ pub mod v3 {
 
 	impl<T: Config> UncheckedOnRuntimeUpgrade for InnerMigrateV2ToV3<T> {
 		fn on_runtime_upgrade() -> Weight {
-			if let Err(()) = Params::<T>::translate::<ParamsV2<BalanceOf<T>>, _>(|old| {
-				old.map(ParamsV2::upgraded)
-			}) {
-				log::error!(target: LOG_TARGET, "stored parameters do not decode as v2; defaults apply");
-				Params::<T>::kill();
+			let key = Params::<T>::hashed_key();
+			if let Some(raw) = frame_support::storage::unhashed::get_raw(&key) {
+				match ParamsV2::<BalanceOf<T>>::decode(&mut &raw[..]) {
+					Ok(old) => frame_support::storage::unhashed::put(&key, &old.upgraded()),
+					Err(_) => {
+						log::error!(target: LOG_TARGET, "stored parameters do not decode as v2; defaults apply");
+						Params::<T>::kill();
+					},
+				}
 			}
 			T::DbWeight::get().reads_writes(1, 1)
 		}
@@ -191,11 +198,10 @@ pub mod v3 {
 		fn post_upgrade(state: Vec<u8>) -> Result<(), TryRuntimeError> {
 			let old = Option::<ParamsV2<BalanceOf<T>>>::decode(&mut &state[..])
 				.map_err(|_| TryRuntimeError::Other("pre-upgrade state"))?;
-			let expected = match old {
-				Some(old) => old.upgraded(),
-				None => T::DefaultParams::get(),
-			};
-			ensure!(Params::<T>::get() == expected, "parameters changed in the migration");
+			let stored = frame_support::storage::unhashed::get::<ParamsV3<BalanceOf<T>>>(
+				&Params::<T>::hashed_key(),
+			);
+			ensure!(stored == old.map(ParamsV2::upgraded), "parameters changed in the migration");
 			Ok(())
 		}
 	}

@@ -53,6 +53,7 @@ parameter_types! {
 		fsp_deposit: UNIT / 10,
 		solution_margin: Perbill::zero(),
 		price_cap: None,
+		horizon_ms: 7 * 24 * 3_600_000,
 	};
 	pub const MaxWindowMs: u64 = 24 * 3_600_000;
 }
@@ -67,6 +68,7 @@ impl pallet_flex_market::Config for Test {
 	type MaxNameLen = ConstU32<32>;
 	type MaxDeviceRefLen = ConstU32<64>;
 	type MaxOffersPerBook = ConstU32<1_000>;
+	type MaxOffersPerAsset = ConstU32<96>;
 	type MaxOpenRequestsPerLocation = ConstU32<16>;
 	type MaxFills = ConstU32<100>;
 	type MaxCommitmentsPerAsset = ConstU32<8>;

@@ -39,8 +39,12 @@ pub mod crypto {
 	}
 }
 
-/// What this node last submitted for a request: block, covered power and cost.
+/// What this node last submitted for a request: block, covered power and score.
 type LastSubmission<N> = (N, u32, u128);
+
+/// Blocks after which this node may submit for a request again without beating its
+/// own last submission.
+pub const RESUBMIT_AFTER_BLOCKS: u32 = 10;
 
 /// Why the worker did not submit for a request.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,13 +66,13 @@ pub enum Skip {
 impl<T: Config> Pallet<T> {
 	/// The off-chain worker's work at block `block`: every request whose gate closes
 	/// within `SolverHorizonMs` gets a mining attempt.
-	pub fn mine_and_submit(block: BlockNumberFor<T>) {
+	pub(crate) fn mine_and_submit(block: BlockNumberFor<T>) {
 		let now = Self::now();
 		for id in Self::gates_closing(now, now.saturating_add(T::SolverHorizonMs::get())) {
 			match Self::mine(block, id) {
 				Ok(score) => log::info!(
 					target: crate::LOG_TARGET,
-					"solver: submitted a match for request {id}: {} W, cost {}",
+					"solver: submitted a match for request {id}: {} W, score {} W·planks/kWh",
 					score.covered_w,
 					score.cost
 				),
@@ -78,7 +82,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Requests whose gate closes between `from` and `to`, read from the agenda.
-	pub fn gates_closing(from: Moment, to: Moment) -> Vec<RequestId> {
+	pub(crate) fn gates_closing(from: Moment, to: Moment) -> Vec<RequestId> {
 		let mut ids = Vec::new();
 		for bucket in from / BUCKET_MS..=to / BUCKET_MS {
 			for page in 0..AgendaPages::<T>::get(bucket) {
@@ -95,7 +99,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Mines a match for request `id` and submits it if it beats the stored one.
-	pub fn mine(block: BlockNumberFor<T>, id: RequestId) -> Result<Score, Skip> {
+	pub(crate) fn mine(block: BlockNumberFor<T>, id: RequestId) -> Result<Score, Skip> {
 		let request = Requests::<T>::get(id).ok_or(Skip::Closed)?;
 		if request.status != RequestStatus::Open || Self::now() >= request.spec.gate_closure {
 			return Err(Skip::Closed);
@@ -105,12 +109,9 @@ impl<T: Config> Pallet<T> {
 		let (solution, _) =
 			flex_solver::solve(&book.demand, &book.candidates, &book.headroom, budget);
 		let solution = solution.ok_or(Skip::NoCover)?;
-		if let Some(stored) = Self::stored_score(id) {
-			let margin = Params::<T>::get().solution_margin.mul_floor(stored.cost);
-			if !solution.score.beats(&stored, margin) {
-				return Err(Skip::NotBetter);
-			}
-		}
+		// A stored proposal that is no longer feasible counts as absent.
+		let stored = Self::live_proposal(&request, id).unwrap_or(None);
+		Self::ensure_beats(&solution.score, &stored).map_err(|_| Skip::NotBetter)?;
 		let signer = Signer::<T, T::AuthorityId>::any_account();
 		if !signer.can_sign() {
 			return Err(Skip::NoKey);
@@ -133,25 +134,20 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// The score of the stored proposal of request `id`.
-	pub(crate) fn stored_score(id: RequestId) -> Option<Score> {
-		let stored = Proposals::<T>::get(id)?;
-		let mut offer_ids: Vec<u64> = stored.fills.iter().map(|f| f.offer).collect();
-		offer_ids.sort_unstable();
-		Some(Score { covered_w: stored.covered_w, cost: stored.cost, offer_ids })
-	}
-
-	/// One submission per request per block, and none that does not beat this node's
-	/// last one (which may still wait in the pool): takes the lock in the node's
+	/// One submission per request per block, and, for `RESUBMIT_AFTER_BLOCKS` blocks,
+	/// none that does not beat this node's last one (which may still wait in the pool;
+	/// after that it was lost, or its proposal went stale): takes the lock in the node's
 	/// persistent off-chain storage, atomically.
 	fn lock(block: BlockNumberFor<T>, id: RequestId, score: &Score) -> Result<(), Skip> {
 		let key = (b"flex-market/solver/", id).encode();
+		let recent = |b: BlockNumberFor<T>| block < b + RESUBMIT_AFTER_BLOCKS.into();
 		let taken = StorageValueRef::persistent(&key).mutate(
 			|last: Result<Option<LastSubmission<BlockNumberFor<T>>>, _>| match last {
 				Ok(Some((b, _, _))) if b == block => Err(Skip::Locked),
-				Ok(Some((_, covered, cost)))
-					if !(score.covered_w > covered
-						|| (score.covered_w == covered && score.cost < cost)) =>
+				Ok(Some((b, covered, cost)))
+					if recent(b)
+						&& !(score.covered_w > covered
+							|| (score.covered_w == covered && score.cost < cost)) =>
 				{
 					Err(Skip::NotBetter)
 				},

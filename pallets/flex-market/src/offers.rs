@@ -1,54 +1,66 @@
 //! FSP offers: post, edit, withdraw; the book they stand in while open.
 
-use crate::{pallet::*, AssetStatus, Offer, OfferId, OfferStatus};
-use frame_support::{ensure, pallet_prelude::*};
+use crate::{pallet::*, AssetId, AssetStatus, Offer, OfferId, OfferStatus, WeightInfo};
+use frame_support::{
+	dispatch::{DispatchErrorWithPostInfo, WithPostDispatchInfo},
+	ensure,
+	pallet_prelude::*,
+};
 use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// Posts an offer of `fsp` for one of its prequalified assets. No deposit: the
-	/// FSP and the asset hold theirs, the book is bounded, and the book sweep drops the
-	/// offer once its window starts.
-	pub fn do_create_offer(fsp: T::AccountId, spec: OfferSpecOf<T>) -> DispatchResult {
+	/// FSP and the asset hold theirs, the asset was prequalified by the DSO, the book
+	/// is bounded per asset and per location, and the book sweep drops the offer once
+	/// its window starts.
+	pub(crate) fn do_create_offer(fsp: T::AccountId, spec: OfferSpecOf<T>) -> DispatchResult {
 		ensure!(Fsps::<T>::contains_key(&fsp), Error::<T>::NotFsp);
 		let location = Self::check_offer_spec(&fsp, &spec)?;
 		let id = NextOfferId::<T>::get();
 		NextOfferId::<T>::put(id.checked_add(1).ok_or(Error::<T>::Overflow)?);
-		let offer = Offer {
-			fsp: fsp.clone(),
-			location,
-			spec: spec.clone(),
-			status: OfferStatus::Open,
-			deposit: Zero::zero(),
-		};
+		let offer =
+			Offer { fsp: fsp.clone(), location, spec: spec.clone(), status: OfferStatus::Open };
 		Self::put_in_book(id, &offer)?;
 		Offers::<T>::insert(id, offer);
 		Self::deposit_event(Event::OfferCreated { offer: id, fsp, location, spec });
 		Ok(())
 	}
 
-	/// Replaces the description of an open offer.
-	pub fn do_update_offer(fsp: T::AccountId, id: OfferId, spec: OfferSpecOf<T>) -> DispatchResult {
-		let mut offer = Self::open_offer_of(&fsp, id)?;
-		let location = Self::check_offer_spec(&fsp, &spec)?;
+	/// Replaces the description of an open offer that is not firm; the asset stays.
+	/// Returns the number of proposals holding it.
+	pub(crate) fn do_update_offer(
+		fsp: T::AccountId,
+		id: OfferId,
+		spec: OfferSpecOf<T>,
+	) -> Result<u32, DispatchErrorWithPostInfo> {
+		let mut offer = Self::open_offer_of(&fsp, id).map_err(|e| e.with_weight(reads::<T>(1)))?;
+		let holders = Self::firmness_checked(id)?;
+		let fail = |e: DispatchError| e.with_weight(T::WeightInfo::update_offer(holders));
+		ensure!(spec.asset == offer.spec.asset, fail(Error::<T>::AssetChanged.into()));
+		Self::check_offer_spec(&fsp, &spec).map_err(fail)?;
 		Self::take_out_of_book(id, &offer);
-		offer.location = location;
 		offer.spec = spec.clone();
-		Self::put_in_book(id, &offer)?;
+		Self::put_in_book(id, &offer).map_err(fail)?;
 		Offers::<T>::insert(id, offer);
 		Self::deposit_event(Event::OfferUpdated { offer: id, spec });
-		Ok(())
+		Ok(holders)
 	}
 
-	/// Withdraws an open offer (and returns the deposit of one posted before v2).
-	pub fn do_cancel_offer(fsp: T::AccountId, id: OfferId) -> DispatchResult {
-		let offer = Self::open_offer_of(&fsp, id)?;
+	/// Withdraws an open offer that is not firm. Returns the number of proposals
+	/// holding it.
+	pub(crate) fn do_cancel_offer(
+		fsp: T::AccountId,
+		id: OfferId,
+	) -> Result<u32, DispatchErrorWithPostInfo> {
+		let offer = Self::open_offer_of(&fsp, id).map_err(|e| e.with_weight(reads::<T>(1)))?;
+		let holders = Self::firmness_checked(id)?;
 		Self::remove_open_offer(id, &offer);
 		Self::deposit_event(Event::OfferCancelled { offer: id });
-		Ok(())
+		Ok(holders)
 	}
 
 	/// Drops an offer still open when its window starts. Returns whether it did.
-	pub fn do_expire_offer(id: OfferId) -> bool {
+	pub(crate) fn do_expire_offer(id: OfferId) -> bool {
 		let Some(offer) = Offers::<T>::get(id) else { return false };
 		if offer.status != OfferStatus::Open || Self::now() < offer.spec.window.start {
 			return false;
@@ -58,15 +70,39 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
-	/// Marks an open offer as taken by `request`'s match: it leaves the book and its
-	/// deposit is returned (the match itself now binds the FSP).
+	/// Withdraws every open offer of `asset` (at most `MaxOffersPerAsset`), with an
+	/// event each. Returns how many it withdrew.
+	pub(crate) fn withdraw_asset_offers(asset: AssetId) -> u32 {
+		let ids: alloc::vec::Vec<OfferId> = AssetOffers::<T>::iter_key_prefix(asset)
+			.take(T::MaxOffersPerAsset::get() as usize)
+			.collect();
+		for id in &ids {
+			if let Some(offer) = Offers::<T>::get(id) {
+				Self::remove_open_offer(*id, &offer);
+				Self::deposit_event(Event::OfferWithdrawn { offer: *id, asset });
+			}
+		}
+		ids.len() as u32
+	}
+
+	/// Refuses when a stored proposal holds an open offer of `asset` (one read per
+	/// offer): such offers must be withdrawn first, which `cancel_offer` allows until
+	/// the request's gate closes.
+	pub(crate) fn ensure_no_proposed_offer(asset: AssetId) -> DispatchResult {
+		for id in AssetOffers::<T>::iter_key_prefix(asset) {
+			let proposed = ProposedOffers::<T>::iter_prefix(id).next().is_some();
+			ensure!(!proposed, Error::<T>::AssetBusy);
+		}
+		Ok(())
+	}
+
+	/// Marks an open offer as taken by `request`'s match: it leaves the book (the match
+	/// itself now binds the FSP).
 	pub(crate) fn mark_matched(id: OfferId, request: crate::RequestId) -> DispatchResult {
 		Offers::<T>::try_mutate(id, |offer| {
 			let offer = offer.as_mut().ok_or(Error::<T>::UnknownOffer)?;
 			ensure!(offer.status == OfferStatus::Open, Error::<T>::OfferNotOpen);
 			Self::take_out_of_book(id, offer);
-			Self::release_deposit(&offer.fsp, offer.deposit);
-			offer.deposit = Zero::zero();
 			offer.status = OfferStatus::Matched(request);
 			Ok(())
 		})
@@ -77,6 +113,13 @@ impl<T: Config> Pallet<T> {
 		ensure!(&offer.fsp == fsp, Error::<T>::NotOfferOwner);
 		ensure!(offer.status == OfferStatus::Open, Error::<T>::OfferNotOpen);
 		Ok(offer)
+	}
+
+	/// The firmness check with the weight of what it read on failure.
+	fn firmness_checked(id: OfferId) -> Result<u32, DispatchErrorWithPostInfo> {
+		Self::ensure_not_firm(id).map_err(|(e, holders)| {
+			e.with_weight(reads::<T>(1).saturating_add(reads::<T>(holders as u64)))
+		})
 	}
 
 	/// Checks an offer against its asset and returns the asset's location.
@@ -95,23 +138,26 @@ impl<T: Config> Pallet<T> {
 		if let crate::Divisibility::Divisible { min_power_w } = spec.divisibility {
 			ensure!(min_power_w > 0 && min_power_w <= spec.power_w, Error::<T>::PowerOutOfRange);
 		}
-		ensure!(!spec.price.is_zero(), Error::<T>::ZeroPrice);
+		Self::check_price(&spec.price)?;
 		Ok(asset.spec.location)
 	}
 
 	fn put_in_book(id: OfferId, offer: &OfferOf<T>) -> DispatchResult {
 		let key = (offer.location, offer.spec.direction);
+		let asset = offer.spec.asset;
+		Assets::<T>::try_mutate(asset, |a| {
+			let a = a.as_mut().ok_or(Error::<T>::UnknownAsset)?;
+			ensure!(a.open_offers < T::MaxOffersPerAsset::get(), Error::<T>::TooManyOffers);
+			a.open_offers += 1;
+			Ok::<_, DispatchError>(())
+		})?;
 		BookSize::<T>::try_mutate(key, |n| {
 			ensure!(*n < T::MaxOffersPerBook::get(), Error::<T>::BookFull);
 			*n += 1;
 			Ok::<_, DispatchError>(())
 		})?;
 		Book::<T>::insert(key, id, ());
-		Assets::<T>::mutate(offer.spec.asset, |a| {
-			if let Some(a) = a {
-				a.open_offers += 1
-			}
-		});
+		AssetOffers::<T>::insert(asset, id, ());
 		Ok(())
 	}
 
@@ -119,6 +165,7 @@ impl<T: Config> Pallet<T> {
 		let key = (offer.location, offer.spec.direction);
 		Book::<T>::remove(key, id);
 		BookSize::<T>::mutate(key, |n| *n = n.saturating_sub(1));
+		AssetOffers::<T>::remove(offer.spec.asset, id);
 		Assets::<T>::mutate(offer.spec.asset, |a| {
 			if let Some(a) = a {
 				a.open_offers = a.open_offers.saturating_sub(1)
@@ -129,6 +176,16 @@ impl<T: Config> Pallet<T> {
 	fn remove_open_offer(id: OfferId, offer: &OfferOf<T>) {
 		Self::take_out_of_book(id, offer);
 		Offers::<T>::remove(id);
-		Self::release_deposit(&offer.fsp, offer.deposit);
+	}
+
+	/// A price must be above zero and at most [`crate::MAX_PRICE_PER_KWH`] planks per kWh.
+	pub(crate) fn check_price(price: &BalanceOf<T>) -> DispatchResult {
+		ensure!(!price.is_zero(), Error::<T>::ZeroPrice);
+		ensure!(
+			sp_runtime::SaturatedConversion::saturated_into::<u128>(*price)
+				<= crate::MAX_PRICE_PER_KWH,
+			Error::<T>::PriceTooHigh
+		);
+		Ok(())
 	}
 }

@@ -6,7 +6,7 @@ use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// Posts a request of `dso` at one of its locations.
-	pub fn do_create_request(dso: T::AccountId, spec: RequestSpecOf<T>) -> DispatchResult {
+	pub(crate) fn do_create_request(dso: T::AccountId, spec: RequestSpecOf<T>) -> DispatchResult {
 		Self::check_request_spec(&dso, &spec)?;
 		let location = spec.location;
 		ensure!(
@@ -36,12 +36,13 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Replaces the description of an open request before its gate closure.
-	pub fn do_update_request(
+	/// Replaces the description of an open request before its gate closure. Returns
+	/// the number of fills of the proposal it dropped.
+	pub(crate) fn do_update_request(
 		dso: T::AccountId,
 		id: RequestId,
 		spec: RequestSpecOf<T>,
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let mut request = Self::open_request_of(&dso, id)?;
 		Self::check_request_spec(&dso, &spec)?;
 		let old = request.spec.location;
@@ -61,24 +62,29 @@ impl<T: Config> Pallet<T> {
 		if spec.window.start != request.spec.window.start {
 			Self::schedule(spec.window.start, Task::ExpireRequest(id))?;
 		}
+		Self::check_price_cap(&spec, &Params::<T>::get())?;
 		request.spec = spec.clone();
 		Requests::<T>::insert(id, request);
-		Proposals::<T>::remove(id);
+		let dropped = Self::drop_proposal(id);
 		Self::deposit_event(Event::RequestUpdated { request: id, spec });
-		Ok(())
+		Ok(dropped)
 	}
 
-	/// Cancels an open request before its gate closure.
-	pub fn do_cancel_request(dso: T::AccountId, id: RequestId) -> DispatchResult {
+	/// Cancels an open request before its gate closure. Returns the number of fills of
+	/// the proposal it dropped.
+	pub(crate) fn do_cancel_request(
+		dso: T::AccountId,
+		id: RequestId,
+	) -> Result<u32, DispatchError> {
 		let request = Self::open_request_of(&dso, id)?;
-		Self::finish_request(id, request, RequestStatus::Cancelled)?;
+		let dropped = Self::finish_request(id, request, RequestStatus::Cancelled)?;
 		Self::deposit_event(Event::RequestCancelled { request: id });
-		Ok(())
+		Ok(dropped)
 	}
 
 	/// Expires a request whose window started without an accepted match. Returns
 	/// whether it did; a no-op for requests in any other state.
-	pub fn do_expire_request(id: RequestId) -> Result<bool, DispatchError> {
+	pub(crate) fn do_expire_request(id: RequestId) -> Result<bool, DispatchError> {
 		let Some(request) = Requests::<T>::get(id) else { return Ok(false) };
 		if request.status != RequestStatus::Open || Self::now() < request.spec.window.start {
 			return Ok(false);
@@ -89,19 +95,21 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Ends a request's life in `status`: leaves the open index, drops its proposal,
-	/// returns its deposit and schedules its pruning.
+	/// returns its deposit and schedules its pruning. Returns the number of fills of the
+	/// proposal it dropped.
 	pub(crate) fn finish_request(
 		id: RequestId,
 		mut request: RequestOf<T>,
 		status: RequestStatus,
-	) -> DispatchResult {
+	) -> Result<u32, DispatchError> {
 		let retention = Params::<T>::get().retention_ms;
 		Self::schedule(Self::now().saturating_add(retention), Task::Prune(id))?;
+		let mut dropped = 0;
 		if request.status == RequestStatus::Open {
 			let location = request.spec.location;
 			OpenRequests::<T>::remove(location, id);
 			OpenRequestCount::<T>::mutate(location, |n| *n = n.saturating_sub(1));
-			Proposals::<T>::remove(id);
+			dropped = Self::drop_proposal(id);
 		}
 		Dsos::<T>::mutate(&request.dso, |d| {
 			if let Some(d) = d {
@@ -112,7 +120,7 @@ impl<T: Config> Pallet<T> {
 		request.deposit = Zero::zero();
 		request.status = status;
 		Requests::<T>::insert(id, request);
-		Ok(())
+		Ok(dropped)
 	}
 
 	/// The open request `id` of `dso`, before its gate closure.
@@ -133,7 +141,7 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::InvalidGateClosure
 		);
 		ensure!(spec.power_w > 0, Error::<T>::PowerOutOfRange);
-		ensure!(!spec.max_price.is_zero(), Error::<T>::ZeroPrice);
+		Self::check_price(&spec.max_price)?;
 		Ok(())
 	}
 
@@ -145,7 +153,8 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// A window must be non-empty, not longer than `MaxWindowMs` and start after `now`.
+	/// A window must be non-empty, not longer than `MaxWindowMs`, start after `now`
+	/// and no further ahead than the market's horizon.
 	pub(crate) fn check_window(window: &Window, now: Moment) -> DispatchResult {
 		ensure!(
 			window.start < window.end
@@ -153,6 +162,8 @@ impl<T: Config> Pallet<T> {
 				&& now < window.start,
 			Error::<T>::InvalidWindow
 		);
+		let horizon = Params::<T>::get().horizon_ms;
+		ensure!(window.start <= now.saturating_add(horizon), Error::<T>::WindowTooFar);
 		Ok(())
 	}
 }

@@ -10,7 +10,10 @@ use sp_runtime::traits::Zero;
 
 impl<T: Config> Pallet<T> {
 	/// Registers `dso` with `locations`, none of which may be taken.
-	pub fn do_register_dso(dso: T::AccountId, locations: LocationListOf<T>) -> DispatchResult {
+	pub(crate) fn do_register_dso(
+		dso: T::AccountId,
+		locations: LocationListOf<T>,
+	) -> DispatchResult {
 		ensure!(!Dsos::<T>::contains_key(&dso), Error::<T>::DsoExists);
 		let mut ids = BoundedVec::<LocationId, T::MaxLocationsPerDso>::new();
 		for (id, name) in locations {
@@ -30,7 +33,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Removes an idle `dso` with its locations and oracles; returns how many locations it had.
-	pub fn do_remove_dso(dso: T::AccountId) -> Result<u32, DispatchError> {
+	pub(crate) fn do_remove_dso(dso: T::AccountId) -> Result<u32, DispatchError> {
 		let info = Dsos::<T>::get(&dso).ok_or(Error::<T>::UnknownDso)?;
 		ensure!(info.active_requests == 0, Error::<T>::DsoBusy);
 		for id in &info.locations {
@@ -42,7 +45,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Adds `oracle` to `dso`'s metering oracles.
-	pub fn do_appoint_oracle(dso: T::AccountId, oracle: T::AccountId) -> DispatchResult {
+	pub(crate) fn do_appoint_oracle(dso: T::AccountId, oracle: T::AccountId) -> DispatchResult {
 		Dsos::<T>::try_mutate(&dso, |info| {
 			let info = info.as_mut().ok_or(Error::<T>::UnknownDso)?;
 			ensure!(!info.oracles.contains(&oracle), Error::<T>::OracleExists);
@@ -54,7 +57,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Removes `oracle` from `dso`'s metering oracles.
-	pub fn do_remove_oracle(dso: T::AccountId, oracle: T::AccountId) -> DispatchResult {
+	pub(crate) fn do_remove_oracle(dso: T::AccountId, oracle: T::AccountId) -> DispatchResult {
 		Dsos::<T>::try_mutate(&dso, |info| {
 			let info = info.as_mut().ok_or(Error::<T>::UnknownDso)?;
 			let at =
@@ -67,7 +70,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Registers `who` as an FSP, holding the FSP deposit.
-	pub fn do_register_fsp(who: T::AccountId) -> DispatchResult {
+	pub(crate) fn do_register_fsp(who: T::AccountId) -> DispatchResult {
 		ensure!(!Fsps::<T>::contains_key(&who), Error::<T>::FspExists);
 		let deposit = Params::<T>::get().fsp_deposit;
 		Self::hold_deposit(&who, deposit)?;

@@ -3,13 +3,14 @@
 
 use crate::{
 	views::{MatchPreview, SettlementView},
-	LocationId, Offer, OfferId, Request, RequestId,
+	LocationId, Moment, Offer, OfferId, Request, RequestId,
 };
 use alloc::vec::Vec;
 use codec::Codec;
 
 sp_api::decl_runtime_apis! {
-	/// Reads of the flexibility market.
+	/// Reads of the flexibility market. Version 2 adds `market_now`.
+	#[api_version(2)]
 	pub trait FlexMarketApi<AccountId, Balance>
 	where
 		AccountId: Codec,
@@ -23,5 +24,9 @@ sp_api::decl_runtime_apis! {
 		fn match_preview(request: RequestId) -> Option<MatchPreview<AccountId, Balance>>;
 		/// The request's bought match with delivery reports and settlement.
 		fn settlement(request: RequestId) -> Option<SettlementView<AccountId, Balance>>;
+		/// The market's time now (Unix ms): what windows and gate closures are compared
+		/// with. The chain's timestamp, or a multiple of it set by `set_clock`.
+		#[api_version(2)]
+		fn market_now() -> Moment;
 	}
 }

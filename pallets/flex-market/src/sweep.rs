@@ -16,7 +16,7 @@ pub const MAX_SWEEP_PER_BLOCK: u32 = 512;
 impl<T: Config> Pallet<T> {
 	/// Looks at book entries from the stored cursor on within `limit`, expiring the
 	/// offers whose window has started; returns the weight used.
-	pub fn sweep_book(limit: Weight) -> Weight {
+	pub(crate) fn sweep_book(limit: Weight) -> Weight {
 		let mut meter = WeightMeter::with_limit(limit);
 		let db = T::DbWeight::get();
 		if meter.try_consume(db.reads_writes(2, 1)).is_err() {

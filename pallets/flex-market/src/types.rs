@@ -1,6 +1,8 @@
 //! The market's domain types. Units are in the field names: watts (`_w`),
-//! watt-hours (`_wh`), unix milliseconds (`_ms`, `start`, `end`), prices in the
-//! smallest currency unit per kWh.
+//! watt-hours (`_wh`), milliseconds (`_ms`). Every moment (`start`, `end`,
+//! `gate_closure`, `..._at`) is Unix milliseconds of market time (see [`MarketClock`]).
+//! Every price is in planks (the currency's smallest unit, 10^-12 FLEX) per kWh;
+//! every amount of money is in planks.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use frame_support::{
@@ -19,15 +21,19 @@ pub type AssetId = u32;
 pub type RequestId = u32;
 /// Identifies an FSP offer.
 pub type OfferId = u64;
-/// Unix time in milliseconds.
+/// Unix time in milliseconds (of market time, see [`MarketClock`]).
 pub type Moment = u64;
 
 /// Milliseconds per hour: energy (Wh) = power (W) × duration (ms) / this.
 pub const MS_PER_HOUR: u64 = 3_600_000;
 /// Watt-hours per kilowatt-hour: prices are per kWh.
 pub const WH_PER_KWH: u128 = 1_000;
+/// The highest price the market takes, in planks per kWh (about 18 million FLEX).
+/// With powers in u32 W, windows of a day and a thousand fills, every cost and score
+/// stays far below `u128::MAX`.
+pub const MAX_PRICE_PER_KWH: u128 = u64::MAX as u128;
 
-/// Which way the flexibility goes.
+/// Which way the flexibility goes, seen from the grid.
 #[derive(
 	Clone,
 	Copy,
@@ -43,9 +49,11 @@ pub const WH_PER_KWH: u128 = 1_000;
 	Debug,
 )]
 pub enum Direction {
-	/// Export to the grid or load reduction (discharge).
+	/// Less consumption or more injection: a battery or car discharges, a load
+	/// reduces, a generator produces more. Limited by an asset's `max_export_w`.
 	Up,
-	/// Import from the grid or load increase (charge).
+	/// More consumption or less injection: a battery or car charges, a load
+	/// increases. Limited by an asset's `max_import_w`.
 	Down,
 }
 
@@ -97,7 +105,7 @@ pub enum AssetStatus {
 	Suspended,
 }
 
-/// A delivery window `[start, end)` in unix milliseconds.
+/// A delivery window `[start, end)` in Unix milliseconds of market time.
 #[derive(
 	Clone,
 	Copy,
@@ -157,13 +165,16 @@ pub struct AssetSpec<MaxDeviceRefLen: Get<u32>> {
 	pub kind: AssetKind,
 	/// Grid location the asset is connected at.
 	pub location: LocationId,
-	/// Highest power it can export (discharge, up) in W.
+	/// Highest power it can deliver `Up` (discharge, export, load reduction), in W;
+	/// limits its `Up` offers.
 	pub max_export_w: u32,
-	/// Highest power it can import (charge, down) in W.
+	/// Highest power it can deliver `Down` (charge, import, load increase), in W;
+	/// limits its `Down` offers.
 	pub max_import_w: u32,
 	/// Usable energy capacity in Wh (0 for devices without storage).
 	pub capacity_wh: u32,
-	/// Lowest state of charge it may be driven to, in percent.
+	/// Lowest state of charge it may be driven to, in percent (0-100): the bridge
+	/// stops a discharge there.
 	pub min_soc_percent: u8,
 	/// Reference the DSO's bridge resolves to a device (a charge point id, a Modbus address).
 	pub device: BoundedVec<u8, MaxDeviceRefLen>,
@@ -195,9 +206,9 @@ pub struct Asset<
 	pub spec: AssetSpec<MaxDeviceRefLen>,
 	/// Whether it may be offered.
 	pub status: AssetStatus,
-	/// Deposit held from the owner while registered.
+	/// Deposit held from the owner while registered, in planks.
 	pub deposit: Balance,
-	/// Number of its offers still open.
+	/// Number of its offers still open (at most `MaxOffersPerAsset`).
 	pub open_offers: u32,
 }
 
@@ -206,11 +217,11 @@ pub struct Asset<
 pub struct Commitment {
 	/// The request whose match holds it.
 	pub request: RequestId,
-	/// When.
+	/// The delivery window of that request.
 	pub window: Window,
-	/// Which way.
+	/// Which way the power goes.
 	pub direction: Direction,
-	/// How much, in W.
+	/// Power committed, in W.
 	pub power_w: u32,
 }
 
@@ -228,9 +239,10 @@ pub struct Commitment {
 	Debug,
 )]
 pub enum Pricing {
-	/// Each fill at its own offer price.
+	/// Each fill is paid its own offer's price.
 	PayAsBid,
-	/// Every fill at the highest accepted price.
+	/// Every fill is paid the highest price among the accepted offers (the
+	/// clearing price).
 	PayAsClear,
 }
 
@@ -239,22 +251,28 @@ pub enum Pricing {
 	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
 )]
 pub struct RequestSpec<Balance> {
-	/// Where.
+	/// The grid location (transformer area or feeder) where the power is needed.
 	pub location: LocationId,
-	/// When the power is needed.
+	/// When the power is needed (Unix ms of market time); it must start after now
+	/// and within the market's `horizon_ms`, and last at most `MaxWindowMs`.
 	pub window: Window,
-	/// Which way.
+	/// Which way the power must go.
 	pub direction: Direction,
-	/// How much, in W.
+	/// Power needed over the whole window, in W.
 	pub power_w: u32,
-	/// Highest price per kWh the DSO pays.
+	/// Highest price the DSO pays, in planks per kWh (at most the market's `price_cap`).
 	pub max_price: Balance,
-	/// No offers or solutions for this request after this time (unix ms).
+	/// No solutions after this moment (Unix ms of market time); from then on the
+	/// offers of the stored match are firm. At or before the window's start.
 	pub gate_closure: Moment,
-	/// Whether a cover below `power_w` is acceptable.
+	/// Whether a match covering less than `power_w` is acceptable (otherwise only a
+	/// full cover is).
 	pub partial: bool,
 	/// How the accepted offers are paid.
 	pub pricing: Pricing,
+	/// How many W a match may cover above `power_w` ("at least `power_w`, for the
+	/// least money"); 0 means never more than requested.
+	pub max_over_w: u32,
 }
 
 /// Where a request is in its life.
@@ -271,15 +289,16 @@ pub struct RequestSpec<Balance> {
 	Debug,
 )]
 pub enum RequestStatus {
-	/// Taking offers and solutions.
+	/// Taking solutions until its gate closure; waiting to be bought until its
+	/// window starts.
 	Open,
-	/// A match was bought; payment is in escrow until settlement.
+	/// A match was bought; its cost is in escrow until settlement.
 	Accepted,
-	/// Delivery was settled.
+	/// Delivery was settled: the FSPs were paid and the rest refunded.
 	Settled,
-	/// Cancelled by the DSO.
+	/// Cancelled by the DSO before its gate closure.
 	Cancelled,
-	/// The window started without an accepted match.
+	/// The window started without a bought match.
 	Expired,
 }
 
@@ -292,11 +311,11 @@ pub struct Request<AccountId, Balance> {
 	pub spec: RequestSpec<Balance>,
 	/// Where it is in its life.
 	pub status: RequestStatus,
-	/// Deposit held from the DSO until it finishes.
+	/// Deposit held from the DSO until it finishes, in planks.
 	pub deposit: Balance,
 }
 
-/// Whether an offer can be cut.
+/// Whether a match may take only part of an offer's power.
 #[derive(
 	Clone,
 	Copy,
@@ -310,11 +329,11 @@ pub struct Request<AccountId, Balance> {
 	Debug,
 )]
 pub enum Divisibility {
-	/// Only the whole power can be accepted.
+	/// Only the offer's whole power can be taken.
 	AllOrNothing,
-	/// Any power from `min_power_w` up to the offer's power can be accepted.
+	/// Any power from `min_power_w` up to the offer's power can be taken.
 	Divisible {
-		/// Smallest acceptable part, in W.
+		/// Smallest part a match may take, in W (1 to the offer's power).
 		min_power_w: u32,
 	},
 }
@@ -324,17 +343,18 @@ pub enum Divisibility {
 	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
 )]
 pub struct OfferSpec<Balance> {
-	/// The asset that delivers.
+	/// The prequalified asset that delivers; an offer keeps its asset for life.
 	pub asset: AssetId,
-	/// When it can deliver.
+	/// When it can deliver (Unix ms of market time); it serves requests whose window
+	/// it covers. It must start after now and within the market's `horizon_ms`.
 	pub window: Window,
-	/// Which way.
+	/// Which way it delivers.
 	pub direction: Direction,
-	/// How much, in W.
+	/// Power offered, in W (at most the asset's limit in that direction).
 	pub power_w: u32,
-	/// Price per kWh asked.
+	/// Price asked, in planks per kWh.
 	pub price: Balance,
-	/// Whether it can be cut.
+	/// Whether a match may take part of the power.
 	pub divisibility: Divisibility,
 }
 
@@ -364,7 +384,7 @@ impl<B> OfferSpec<B> {
 pub enum OfferStatus {
 	/// In the book, available for matching.
 	Open,
-	/// Taken by the accepted match of a request.
+	/// Taken by the bought match of this request.
 	Matched(RequestId),
 }
 
@@ -379,9 +399,6 @@ pub struct Offer<AccountId, Balance> {
 	pub spec: OfferSpec<Balance>,
 	/// Where it is in its life.
 	pub status: OfferStatus,
-	/// Deposit held from the FSP while the offer is open: only offers posted before
-	/// storage version 2 have one; it is returned when they leave the book.
-	pub deposit: Balance,
 }
 
 /// One part of a proposed match: power taken from an offer.
@@ -409,38 +426,46 @@ pub struct ProposedFill {
 	CloneNoBound, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEqNoBound, EqNoBound, DebugNoBound,
 )]
 #[scale_info(skip_type_params(MaxFills))]
-pub struct Proposal<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxFills: Get<u32>> {
+pub struct Proposal<
+	AccountId: Clone + PartialEq + Eq + core::fmt::Debug,
+	Balance: Clone + PartialEq + Eq + core::fmt::Debug,
+	MaxFills: Get<u32>,
+> {
 	/// Who found it (the DSO for the on-chain merit order, or a solver).
 	pub submitter: AccountId,
 	/// Its fills.
 	pub fills: BoundedVec<ProposedFill, MaxFills>,
-	/// Total power covered, in W.
+	/// Power the match covers towards the request, in W (at most the request's power).
 	pub covered_w: u32,
-	/// Score cost: Σ power × price (pay-as-clear: covered × clearing price).
-	pub cost: u128,
+	/// The solver's score: Σ fill power (W) × price per kWh (pay-as-clear: total
+	/// power × clearing price). Compares matches; it is not an amount of money.
+	pub score_w_price: u128,
+	/// What buying the match would cost at the offers' prices when it was stored, in
+	/// planks (power × window × price, summed over the fills).
+	pub cost: Balance,
 }
 
 /// What a metering oracle reported for a fill.
 #[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
 pub struct DeliveryReport {
-	/// Energy delivered against the baseline, in Wh.
+	/// Energy delivered against the baseline (zero export for batteries and V2G), in Wh.
 	pub delivered_wh: u64,
 	/// Hash or Merkle root of the 1-minute samples behind it.
 	pub samples_root: H256,
-	/// When it was reported (unix ms).
+	/// When it was reported (Unix ms of market time).
 	pub reported_at: Moment,
 }
 
 /// How a fill was settled.
 #[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
 pub struct FillOutcome<Balance> {
-	/// Delivered / contracted energy.
+	/// Delivered / contracted energy (delivery above the contract counts as 100 %).
 	pub delivery_rate: Perbill,
-	/// Paid to the FSP.
+	/// Paid to the FSP, in planks (or parked for it to claim, see `PayoutUnclaimed`).
 	pub paid: Balance,
-	/// Deducted from the payment for delivering below the threshold.
+	/// Deducted from the payment for delivering below the penalty threshold, in planks.
 	pub penalty: Balance,
-	/// Returned to the DSO.
+	/// Returned to the DSO, in planks.
 	pub refunded: Balance,
 }
 
@@ -455,11 +480,11 @@ pub struct Fill<AccountId, Balance> {
 	pub fsp: AccountId,
 	/// Contracted power in W.
 	pub power_w: u32,
-	/// Price per kWh paid.
+	/// Price paid, in planks per kWh.
 	pub price: Balance,
 	/// Contracted energy in Wh (power × window).
 	pub energy_wh: u64,
-	/// Contracted cost (energy × price), held in escrow.
+	/// Contracted cost (energy × price), in planks, held in escrow.
 	pub cost: Balance,
 	/// The metering oracle's report, once made.
 	pub report: Option<DeliveryReport>,
@@ -476,14 +501,18 @@ pub struct Contract<Balance> {
 	pub power_w: u32,
 	/// Total contracted energy in Wh.
 	pub energy_wh: u64,
-	/// Total cost, held from the DSO at acceptance.
+	/// Total cost in planks, held from the DSO at acceptance.
 	pub cost: Balance,
-	/// What is still held in escrow.
+	/// What is still held in escrow, in planks.
 	pub escrow: Balance,
-	/// When it was bought (unix ms).
+	/// When it was bought (Unix ms of market time).
 	pub accepted_at: Moment,
 	/// Number of fills reported so far.
 	pub reported: u32,
+	/// The reporting deadline (Unix ms of market time): the window's end plus the
+	/// settlement grace in force when the match was bought. Delivery reports are taken
+	/// until then; settlement runs from then on, a missing report counting as zero.
+	pub report_deadline: Moment,
 }
 
 /// A registered DSO.
@@ -500,7 +529,7 @@ pub struct Dso<
 	pub locations: BoundedVec<LocationId, MaxLocations>,
 	/// Accounts allowed to report delivery on its grid.
 	pub oracles: BoundedVec<AccountId, MaxOracles>,
-	/// Requests not yet finished (open or accepted).
+	/// Number of its requests not yet finished (open or accepted).
 	pub active_requests: u32,
 }
 
@@ -512,7 +541,7 @@ pub struct Dso<
 pub struct Location<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxNameLen: Get<u32>> {
 	/// The DSO operating it.
 	pub dso: AccountId,
-	/// A human-readable name.
+	/// A human-readable name (UTF-8).
 	pub name: BoundedVec<u8, MaxNameLen>,
 }
 
@@ -521,7 +550,8 @@ pub struct Location<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxNam
 	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
 )]
 pub struct MarketParams<Balance> {
-	/// Reports are taken until the window's end plus this (ms); settlement follows.
+	/// Reports are taken until the window's end plus this (ms): the reporting
+	/// deadline, fixed in each contract when it is bought. Settlement follows.
 	pub settlement_grace_ms: u64,
 	/// Finished requests are kept this long (ms) before being pruned.
 	pub retention_ms: u64,
@@ -529,18 +559,21 @@ pub struct MarketParams<Balance> {
 	pub penalty_threshold: Perbill,
 	/// Share of the undelivered energy's value deducted from the payment as penalty.
 	pub penalty_rate: Perbill,
-	/// Held from the DSO per request until it finishes.
+	/// Held from the DSO per request until it finishes, in planks.
 	pub request_deposit: Balance,
-	/// Held from the owner per asset while it is registered.
+	/// Held from the owner per asset while it is registered, in planks.
 	pub asset_deposit: Balance,
-	/// Held from an FSP while registered.
+	/// Held from an FSP while registered, in planks.
 	pub fsp_deposit: Balance,
 	/// A new solution must cost at least this share less than the stored one (same cover).
 	pub solution_margin: Perbill,
-	/// The regulator's ceiling on the price per kWh a DSO may pay (a request's
-	/// `max_price`), checked when a request is posted and when its match is bought;
-	/// `None` for no ceiling. Added in storage version 3.
+	/// The regulator's ceiling on the price a DSO may pay, in planks per kWh (a
+	/// request's `max_price`), checked when a request is posted and when its match is
+	/// bought; `None` for no ceiling. Added in storage version 3.
 	pub price_cap: Option<Balance>,
+	/// How far ahead of now a request's or an offer's window may start (ms). Added in
+	/// storage version 4 (default 7 days).
+	pub horizon_ms: u64,
 }
 
 /// How market time runs: `market = market_ms + (chain − chain_ms) × scale`, where
@@ -558,11 +591,11 @@ pub struct MarketParams<Balance> {
 	Debug,
 )]
 pub struct MarketClock {
-	/// Chain time at which this pace took effect.
+	/// Chain time (Unix ms of `pallet-timestamp`) at which this pace took effect.
 	pub chain_ms: Moment,
-	/// Market time at that instant.
+	/// Market time (Unix ms) at that instant.
 	pub market_ms: Moment,
-	/// Market ms per chain ms.
+	/// Market ms per chain ms (1 on real networks).
 	pub scale: u32,
 }
 
@@ -577,15 +610,16 @@ impl MarketClock {
 /// Housekeeping the market does on its own when its time comes.
 #[derive(Clone, Copy, Encode, Decode, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug)]
 pub enum Task {
-	/// At gate closure: without a proposed match, run the on-chain merit order.
+	/// At gate closure: without a live proposed match, run the on-chain merit order.
+	#[codec(index = 0)]
 	CloseGate(RequestId),
-	/// Expire the request if its window started without an accepted match.
+	/// Expire the request if its window started without a bought match.
+	#[codec(index = 1)]
 	ExpireRequest(RequestId),
-	/// Drop the offer from the book if its window started while it was still open
-	/// (scheduled by storage version 1; the book sweep does this since version 2).
-	ExpireOffer(OfferId),
-	/// Settle the request's accepted match.
+	/// Settle the request's bought match (index 2 was version 1's offer expiry).
+	#[codec(index = 3)]
 	Settle(RequestId),
 	/// Remove the finished request and its records.
+	#[codec(index = 4)]
 	Prune(RequestId),
 }

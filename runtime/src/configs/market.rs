@@ -26,6 +26,7 @@ parameter_types! {
 		fsp_deposit: UNIT,
 		solution_margin: Perbill::zero(),
 		price_cap: None,
+		horizon_ms: 7 * 24 * HOUR_MS,
 	};
 	/// A day is the longest delivery window.
 	pub const MaxWindowMs: u64 = 24 * HOUR_MS;
@@ -41,6 +42,8 @@ impl pallet_flex_market::Config for Runtime {
 	type MaxNameLen = ConstU32<64>;
 	type MaxDeviceRefLen = ConstU32<128>;
 	type MaxOffersPerBook = ConstU32<10_000>;
+	/// A day of 15-minute slots.
+	type MaxOffersPerAsset = ConstU32<96>;
 	type MaxOpenRequestsPerLocation = ConstU32<192>;
 	type MaxFills = ConstU32<1_000>;
 	type MaxCommitmentsPerAsset = ConstU32<96>;
@@ -80,7 +83,7 @@ mod tests {
 	#[test]
 	fn matching_a_thousand_offers_fits_a_quarter_block() {
 		let max_block = RuntimeBlockWeights::get().max_block;
-		let weight = W::match_request(1_000);
+		let weight = W::match_request(1_000).saturating_add(W::check_proposal(1_000));
 		assert!(
 			weight.ref_time() < max_block.ref_time() / 4,
 			"match_request(1000) = {weight:?}, a quarter block = {}",
@@ -98,12 +101,23 @@ mod tests {
 		let fills = <Runtime as pallet_flex_market::Config>::MaxFills::get();
 		let book = <Runtime as pallet_flex_market::Config>::MaxOffersPerBook::get();
 		let locations = <Runtime as pallet_flex_market::Config>::MaxLocationsPerDso::get();
+		let offers = <Runtime as pallet_flex_market::Config>::MaxOffersPerAsset::get();
+		let open = <Runtime as pallet_flex_market::Config>::MaxOpenRequestsPerLocation::get();
+		let check = W::check_proposal(fills);
 		for (name, weight) in [
 			("register_dso", W::register_dso(locations)),
-			("match_request", W::match_request(book)),
-			("submit_solution", W::submit_solution(fills)),
+			("remove_dso", W::remove_dso(locations)),
+			("deregister_asset", W::deregister_asset(offers)),
+			("set_asset_status", W::set_asset_status(offers)),
+			("update_request", W::update_request(fills)),
+			("cancel_request", W::cancel_request(fills)),
+			("update_offer", W::update_offer(open)),
+			("cancel_offer", W::cancel_offer(open)),
+			("match_request", W::match_request(book).saturating_add(check)),
+			("submit_solution", W::submit_solution(fills).saturating_add(check)),
 			("accept_match", W::accept_match(fills)),
 			("settle", W::settle(fills)),
+			("expire_request", W::expire_request(fills)),
 			("prune", W::prune(fills)),
 		] {
 			assert!(weight.all_lte(max), "{name} = {weight:?} exceeds the extrinsic limit {max:?}");

@@ -138,8 +138,9 @@ async fn main() -> ExitCode {
 		eprintln!("error: --scenario must be `pilot` or `competition`, got `{}`", cli.scenario);
 		return ExitCode::from(2);
 	};
-	if !(1..=3_600).contains(&cli.scale) {
-		eprintln!("error: --scale must be from 1 to 3600");
+	// The chain's bound (pallet_flex_market::clock::MAX_CLOCK_SCALE).
+	if !(1..=600).contains(&cli.scale) {
+		eprintln!("error: --scale must be from 1 to 600");
 		return ExitCode::from(2);
 	}
 	let mut procs = procs::Procs::default();
@@ -230,6 +231,7 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 		fsp_deposit: UNIT,
 		solution_margin: Perbill(0),
 		price_cap: None,
+		horizon_ms: 7 * 24 * 60 * MINUTE_MS,
 	};
 	const LOCATION: u32 = 2;
 	let sudo = |call| runtime::transactions().sudo().sudo(call);
@@ -391,6 +393,7 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 		gate_closure: gate,
 		partial: sc.partial,
 		pricing: t::Pricing::PayAsBid,
+		max_over_w: 0,
 	};
 	round.push(Box::pin(m.submit(
 		"create_request",
@@ -440,13 +443,15 @@ async fn run(cli: &Cli, sc: &Scenario, procs: &mut procs::Procs) -> Result<()> {
 			Err(e) => return Err(e),
 		}
 	}
-	let bought = m
-		.submit("accept_match", runtime::transactions().flex_market().accept_match(request), &dso)
-		.await?;
+	// The DSO pays at most what the stored match costs now.
+	let cost = m.proposal_cost(request).await?.context("no match to buy")?;
+	say(format!("  buying for at most {:.3} FLEX", cost as f64 / UNIT as f64));
+	let call = runtime::transactions().flex_market().accept_match(request, cost);
+	let bought = m.submit("accept_match", call, &dso).await?;
 	let mut accepted = BTreeMap::new();
 	for f in bought.find::<runtime::flex_market::events::FillContracted>() {
 		let f = f?;
-		accepted.insert(f.asset, (f.fill, f.power_w, f.energy_wh));
+		accepted.insert(f.asset, (f.fill_index, f.power_w, f.energy_wh));
 	}
 	for l in &live {
 		match accepted.get(&l.asset) {

@@ -117,6 +117,19 @@ impl Market {
 		Ok(p.is_some())
 	}
 
+	/// What buying the stored proposal of `request` costs, in planks (`None` without one).
+	pub async fn proposal_cost(&self, request: u32) -> Result<Option<u128>> {
+		let at = self.api.at_current_block().await?;
+		let p = at
+			.storage()
+			.try_fetch(runtime::storage().flex_market().proposals(), (request,))
+			.await?;
+		Ok(match p {
+			Some(v) => Some(v.decode()?.cost),
+			None => None,
+		})
+	}
+
 	/// The market clock of the latest finalized block.
 	pub async fn clock(&self) -> Result<Clock> {
 		let at = self.api.at_current_block().await?;

@@ -17,7 +17,7 @@ fn governance_calls_reject_signed_origins() {
 		let locations: LocationListOf<Test> =
 			vec![(9, b"x".to_vec().try_into().unwrap())].try_into().unwrap();
 		assert_noop!(FlexMarket::register_dso(s(DSO), STRANGER, locations), BadOrigin);
-		assert_noop!(FlexMarket::remove_dso(s(DSO), OTHER_DSO), BadOrigin);
+		assert_refused!(FlexMarket::remove_dso(s(DSO), OTHER_DSO), BadOrigin);
 		assert_noop!(FlexMarket::appoint_oracle(s(DSO), DSO, STRANGER), BadOrigin);
 		assert_noop!(FlexMarket::remove_oracle(s(DSO), DSO, ORACLE), BadOrigin);
 		assert_noop!(FlexMarket::set_params(s(DSO), TestParams::get()), BadOrigin);
@@ -29,31 +29,37 @@ fn signed_calls_reject_root_and_unsigned() {
 	new_test_ext().execute_with(|| {
 		let (r, n) = (RuntimeOrigin::root(), RuntimeOrigin::none());
 		for o in [r, n] {
-			assert_noop!(FlexMarket::register_fsp(o.clone()), BadOrigin);
-			assert_noop!(
+			assert_refused!(FlexMarket::register_fsp(o.clone()), BadOrigin);
+			assert_refused!(
 				FlexMarket::register_asset(o.clone(), asset_spec(AssetKind::Battery, b"d", 0)),
 				BadOrigin
 			);
-			assert_noop!(
+			assert_refused!(
 				FlexMarket::update_asset(o.clone(), 0, asset_spec(AssetKind::Battery, b"d", 0)),
 				BadOrigin
 			);
-			assert_noop!(FlexMarket::deregister_asset(o.clone(), 0), BadOrigin);
-			assert_noop!(
+			assert_refused!(FlexMarket::deregister_asset(o.clone(), 0), BadOrigin);
+			assert_refused!(
 				FlexMarket::set_asset_status(o.clone(), 0, AssetStatus::Prequalified),
 				BadOrigin
 			);
-			assert_noop!(FlexMarket::create_request(o.clone(), pilot_request()), BadOrigin);
-			assert_noop!(FlexMarket::update_request(o.clone(), 0, pilot_request()), BadOrigin);
-			assert_noop!(FlexMarket::cancel_request(o.clone(), 0), BadOrigin);
-			assert_noop!(FlexMarket::create_offer(o.clone(), pilot_offer(0)), BadOrigin);
-			assert_noop!(FlexMarket::update_offer(o.clone(), 0, pilot_offer(0)), BadOrigin);
-			assert_noop!(FlexMarket::cancel_offer(o.clone(), 0), BadOrigin);
-			assert_noop!(FlexMarket::match_request(o.clone(), 0), BadOrigin);
-			assert_noop!(FlexMarket::submit_solution(o.clone(), 0, Default::default()), BadOrigin);
-			assert_noop!(FlexMarket::accept_match(o.clone(), 0), BadOrigin);
-			assert_noop!(FlexMarket::report_delivery(o.clone(), 0, 0, 1, H256::zero()), BadOrigin);
-			assert_noop!(FlexMarket::settle(o.clone(), 0), BadOrigin);
+			assert_refused!(FlexMarket::create_request(o.clone(), pilot_request()), BadOrigin);
+			assert_refused!(FlexMarket::update_request(o.clone(), 0, pilot_request()), BadOrigin);
+			assert_refused!(FlexMarket::cancel_request(o.clone(), 0), BadOrigin);
+			assert_refused!(FlexMarket::create_offer(o.clone(), pilot_offer(0)), BadOrigin);
+			assert_refused!(FlexMarket::update_offer(o.clone(), 0, pilot_offer(0)), BadOrigin);
+			assert_refused!(FlexMarket::cancel_offer(o.clone(), 0), BadOrigin);
+			assert_refused!(FlexMarket::match_request(o.clone(), 0), BadOrigin);
+			assert_refused!(
+				FlexMarket::submit_solution(o.clone(), 0, Default::default()),
+				BadOrigin
+			);
+			assert_refused!(FlexMarket::accept_match(o.clone(), 0, u128::MAX), BadOrigin);
+			assert_refused!(
+				FlexMarket::report_delivery(o.clone(), 0, 0, 1, H256::zero()),
+				BadOrigin
+			);
+			assert_refused!(FlexMarket::settle(o.clone(), 0), BadOrigin);
 		}
 	});
 }
@@ -62,18 +68,18 @@ fn signed_calls_reject_root_and_unsigned() {
 fn wrong_role_for_each_call() {
 	new_test_ext().execute_with(|| {
 		// Not an FSP or DSO: cannot register assets or offer.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::register_asset(s(STRANGER), asset_spec(AssetKind::Battery, b"d", 0)),
 			E::NotParticipant
 		);
 		let (battery, _) = pilot_assets();
-		assert_noop!(FlexMarket::create_offer(s(STRANGER), pilot_offer(battery)), E::NotFsp);
+		assert_refused!(FlexMarket::create_offer(s(STRANGER), pilot_offer(battery)), E::NotFsp);
 		// Another FSP's asset.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(battery)),
 			E::NotAssetOwner
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::update_asset(
 				s(V2G_OWNER),
 				battery,
@@ -81,37 +87,37 @@ fn wrong_role_for_each_call() {
 			),
 			E::NotAssetOwner
 		);
-		assert_noop!(FlexMarket::deregister_asset(s(V2G_OWNER), battery), E::NotAssetOwner);
+		assert_refused!(FlexMarket::deregister_asset(s(V2G_OWNER), battery), E::NotAssetOwner);
 		// Only the operator of the asset's location prequalifies it.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::set_asset_status(s(OTHER_DSO), battery, AssetStatus::Suspended),
 			E::NotLocationOperator
 		);
 		// Only the operator of a location posts requests there.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(s(OTHER_DSO), pilot_request()),
 			E::NotLocationOperator
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(s(STRANGER), pilot_request()),
 			E::NotLocationOperator
 		);
 		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(battery)));
 		// Another DSO cannot edit, cancel, match or buy the request.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::update_request(s(OTHER_DSO), 0, pilot_request()),
 			E::NotRequestOwner
 		);
-		assert_noop!(FlexMarket::cancel_request(s(OTHER_DSO), 0), E::NotRequestOwner);
-		assert_match_refused!(FlexMarket::match_request(s(OTHER_DSO), 0), E::NotRequestOwner);
-		assert_noop!(FlexMarket::accept_match(s(OTHER_DSO), 0), E::NotRequestOwner);
+		assert_refused!(FlexMarket::cancel_request(s(OTHER_DSO), 0), E::NotRequestOwner);
+		assert_refused!(FlexMarket::match_request(s(OTHER_DSO), 0), E::NotRequestOwner);
+		assert_refused!(FlexMarket::accept_match(s(OTHER_DSO), 0, u128::MAX), E::NotRequestOwner);
 		// Another FSP cannot edit or cancel the offer.
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::update_offer(s(V2G_OWNER), 0, pilot_offer(battery)),
 			E::NotOfferOwner
 		);
-		assert_noop!(FlexMarket::cancel_offer(s(V2G_OWNER), 0), E::NotOfferOwner);
+		assert_refused!(FlexMarket::cancel_offer(s(V2G_OWNER), 0), E::NotOfferOwner);
 	});
 }
 
@@ -119,35 +125,38 @@ fn wrong_role_for_each_call() {
 fn unknown_ids() {
 	new_test_ext().execute_with(|| {
 		pilot_assets();
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::update_asset(s(BATTERY_OWNER), 9, asset_spec(AssetKind::Battery, b"d", 0)),
 			E::UnknownAsset
 		);
-		assert_noop!(FlexMarket::deregister_asset(s(BATTERY_OWNER), 9), E::UnknownAsset);
-		assert_noop!(
+		assert_refused!(FlexMarket::deregister_asset(s(BATTERY_OWNER), 9), E::UnknownAsset);
+		assert_refused!(
 			FlexMarket::set_asset_status(s(DSO), 9, AssetStatus::Prequalified),
 			E::UnknownAsset
 		);
-		assert_noop!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(9)), E::UnknownAsset);
-		assert_noop!(FlexMarket::update_request(s(DSO), 9, pilot_request()), E::UnknownRequest);
-		assert_noop!(FlexMarket::cancel_request(s(DSO), 9), E::UnknownRequest);
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 9), E::UnknownRequest);
-		assert_noop!(FlexMarket::accept_match(s(DSO), 9), E::UnknownRequest);
-		assert_noop!(
+		assert_refused!(
+			FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(9)),
+			E::UnknownAsset
+		);
+		assert_refused!(FlexMarket::update_request(s(DSO), 9, pilot_request()), E::UnknownRequest);
+		assert_refused!(FlexMarket::cancel_request(s(DSO), 9), E::UnknownRequest);
+		assert_refused!(FlexMarket::match_request(s(DSO), 9), E::UnknownRequest);
+		assert_refused!(FlexMarket::accept_match(s(DSO), 9, u128::MAX), E::UnknownRequest);
+		assert_refused!(
 			FlexMarket::submit_solution(s(STRANGER), 9, Default::default()),
 			E::UnknownRequest
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::report_delivery(s(ORACLE), 9, 0, 1, H256::zero()),
 			E::UnknownRequest
 		);
-		assert_noop!(FlexMarket::settle(s(STRANGER), 9), E::UnknownRequest);
-		assert_noop!(
+		assert_refused!(FlexMarket::settle(s(STRANGER), 9), E::UnknownRequest);
+		assert_refused!(
 			FlexMarket::update_offer(s(BATTERY_OWNER), 9, pilot_offer(0)),
 			E::UnknownOffer
 		);
-		assert_noop!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 9), E::UnknownOffer);
-		assert_noop!(FlexMarket::remove_dso(RuntimeOrigin::root(), STRANGER), E::UnknownDso);
+		assert_refused!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 9), E::UnknownOffer);
+		assert_refused!(FlexMarket::remove_dso(RuntimeOrigin::root(), STRANGER), E::UnknownDso);
 		assert_noop!(
 			FlexMarket::appoint_oracle(RuntimeOrigin::root(), STRANGER, ORACLE),
 			E::UnknownDso
@@ -158,18 +167,21 @@ fn unknown_ids() {
 		);
 		let mut spec = asset_spec(AssetKind::Battery, b"d", 0);
 		spec.location = 77;
-		assert_noop!(FlexMarket::register_asset(s(BATTERY_OWNER), spec), E::UnknownLocation);
+		assert_refused!(FlexMarket::register_asset(s(BATTERY_OWNER), spec), E::UnknownLocation);
 		let mut request = pilot_request();
 		request.location = 77;
-		assert_noop!(FlexMarket::create_request(s(DSO), request), E::UnknownLocation);
+		assert_refused!(FlexMarket::create_request(s(DSO), request), E::UnknownLocation);
 		// Fill index out of range on an accepted match.
 		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(0)));
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(1)));
 		assert_ok!(FlexMarket::match_request(s(DSO), 0));
-		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0, u128::MAX));
 		advance_to(WINDOW_START);
-		assert_noop!(FlexMarket::report_delivery(s(ORACLE), 0, 2, 1, H256::zero()), E::UnknownFill);
+		assert_refused!(
+			FlexMarket::report_delivery(s(ORACLE), 0, 2, 1, H256::zero()),
+			E::UnknownFill
+		);
 	});
 }
 
@@ -187,14 +199,17 @@ fn registrations_twice_and_bad_values() {
 		}
 		assert_noop!(FlexMarket::appoint_oracle(root(), DSO, 13), E::TooManyOracles);
 		assert_ok!(FlexMarket::register_fsp(s(BATTERY_OWNER)));
-		assert_noop!(FlexMarket::register_fsp(s(BATTERY_OWNER)), E::FspExists);
+		assert_refused!(FlexMarket::register_fsp(s(BATTERY_OWNER)), E::FspExists);
 		let mut spec = asset_spec(AssetKind::Battery, b"d", 0);
 		spec.min_soc_percent = 101;
-		assert_noop!(FlexMarket::register_asset(s(BATTERY_OWNER), spec.clone()), E::SocOutOfRange);
+		assert_refused!(
+			FlexMarket::register_asset(s(BATTERY_OWNER), spec.clone()),
+			E::SocOutOfRange
+		);
 		spec.min_soc_percent = 20;
 		spec.max_export_w = 0;
 		spec.max_import_w = 0;
-		assert_noop!(FlexMarket::register_asset(s(BATTERY_OWNER), spec), E::PowerOutOfRange);
+		assert_refused!(FlexMarket::register_asset(s(BATTERY_OWNER), spec), E::PowerOutOfRange);
 	});
 }
 
@@ -206,23 +221,23 @@ fn request_values_out_of_range() {
 			f(&mut r);
 			r
 		};
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(s(DSO), bad(|r| r.power_w = 0)),
 			E::PowerOutOfRange
 		);
-		assert_noop!(FlexMarket::create_request(s(DSO), bad(|r| r.max_price = 0)), E::ZeroPrice);
-		assert_noop!(
+		assert_refused!(FlexMarket::create_request(s(DSO), bad(|r| r.max_price = 0)), E::ZeroPrice);
+		assert_refused!(
 			FlexMarket::create_request(s(DSO), bad(|r| r.window.end = r.window.start)),
 			E::InvalidWindow
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(
 				s(DSO),
 				bad(|r| r.window.end = r.window.start + 25 * 60 * MINUTE)
 			),
 			E::InvalidWindow
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(
 				s(DSO),
 				bad(|r| {
@@ -232,11 +247,11 @@ fn request_values_out_of_range() {
 			),
 			E::InvalidWindow
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(s(DSO), bad(|r| r.gate_closure = T0)),
 			E::InvalidGateClosure
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_request(s(DSO), bad(|r| r.gate_closure = r.window.start + 1)),
 			E::InvalidGateClosure
 		);
@@ -248,7 +263,7 @@ fn offer_values_out_of_range_and_unqualified_asset() {
 	new_test_ext().execute_with(|| {
 		let (battery, v2g) = pilot_assets();
 		assert_ok!(FlexMarket::set_asset_status(s(DSO), v2g, AssetStatus::Suspended));
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)),
 			E::AssetNotQualified
 		);
@@ -257,26 +272,26 @@ fn offer_values_out_of_range_and_unqualified_asset() {
 			f(&mut o);
 			o
 		};
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 10_001)),
 			E::PowerOutOfRange
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.power_w = 0)),
 			E::PowerOutOfRange
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(
 				s(BATTERY_OWNER),
 				bad(|o| o.divisibility = Divisibility::Divisible { min_power_w: 0 })
 			),
 			E::PowerOutOfRange
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.price = 0)),
 			E::ZeroPrice
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::create_offer(s(BATTERY_OWNER), bad(|o| o.window.start = T0)),
 			E::InvalidWindow
 		);
@@ -289,24 +304,24 @@ fn gate_closure_and_window_start_close_the_book() {
 	new_test_ext().execute_with(|| {
 		pilot_matched();
 		advance_to(WINDOW_START - 15 * MINUTE);
-		assert_noop!(FlexMarket::update_request(s(DSO), 0, pilot_request()), E::GateClosed);
-		assert_noop!(FlexMarket::cancel_request(s(DSO), 0), E::GateClosed);
+		assert_refused!(FlexMarket::update_request(s(DSO), 0, pilot_request()), E::GateClosed);
+		assert_refused!(FlexMarket::cancel_request(s(DSO), 0), E::GateClosed);
 		let fills = vec![
 			ProposedFill { offer: 0, power_w: 10_000 },
 			ProposedFill { offer: 1, power_w: 10_000 },
 		];
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::submit_solution(s(STRANGER), 0, fills.try_into().unwrap()),
 			E::GateClosed
 		);
 		// The DSO may still buy between gate closure and the window's start, not after.
 		advance_to(WINDOW_START);
-		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::WindowStarted);
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::WindowStarted);
+		assert_refused!(FlexMarket::accept_match(s(DSO), 0, u128::MAX), E::WindowStarted);
+		assert_refused!(FlexMarket::match_request(s(DSO), 0), E::WindowStarted);
 		// A minute later the agenda has expired it and returned the deposit.
 		advance_to(WINDOW_START + MINUTE);
 		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Expired);
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::RequestNotOpen);
+		assert_refused!(FlexMarket::match_request(s(DSO), 0), E::RequestNotOpen);
 		assert_eq!(Balances::total_balance_on_hold(&DSO), 0);
 	});
 }
@@ -339,14 +354,14 @@ fn ineligible_offers_in_a_solution() {
 				.unwrap()
 		};
 		let submit = |fills| FlexMarket::submit_solution(s(STRANGER), 0, sol(fills));
-		assert_noop!(submit(vec![(0, 10_000)]), E::PriceAboveMaximum);
-		assert_noop!(submit(vec![(1, 10_000)]), E::DirectionMismatch);
-		assert_noop!(submit(vec![(2, 10_000)]), E::WindowNotCovered);
-		assert_noop!(submit(vec![(3, 10_000)]), E::InsufficientCover);
-		assert_noop!(submit(vec![(3, 10_000), (3, 10_000)]), E::DuplicateFill);
-		assert_noop!(submit(vec![(3, 5_000)]), E::FillOutOfRange);
-		assert_noop!(submit(vec![(99, 10_000)]), E::UnknownOffer);
-		assert_noop!(submit(vec![]), E::EmptySolution);
+		assert_refused!(submit(vec![(0, 10_000)]), E::PriceAboveMaximum);
+		assert_refused!(submit(vec![(1, 10_000)]), E::DirectionMismatch);
+		assert_refused!(submit(vec![(2, 10_000)]), E::WindowNotCovered);
+		assert_refused!(submit(vec![(3, 10_000)]), E::InsufficientCover);
+		assert_refused!(submit(vec![(3, 10_000), (3, 10_000)]), E::DuplicateFill);
+		assert_refused!(submit(vec![(3, 5_000)]), E::FillOutOfRange);
+		assert_refused!(submit(vec![(99, 10_000)]), E::UnknownOffer);
+		assert_refused!(submit(vec![]), E::EmptySolution);
 		// A location mismatch: an asset at another DSO's location.
 		assert_ok!(FlexMarket::register_fsp(s(STRANGER)));
 		let mut spec = asset_spec(AssetKind::Battery, b"far", 0);
@@ -354,15 +369,15 @@ fn ineligible_offers_in_a_solution() {
 		assert_ok!(FlexMarket::register_asset(s(STRANGER), spec));
 		assert_ok!(FlexMarket::set_asset_status(s(OTHER_DSO), 2, AssetStatus::Prequalified));
 		assert_ok!(FlexMarket::create_offer(s(STRANGER), pilot_offer(2)));
-		assert_noop!(submit(vec![(4, 10_000), (3, 10_000)]), E::LocationMismatch);
-		// An asset suspended after offering.
+		assert_refused!(submit(vec![(4, 10_000), (3, 10_000)]), E::LocationMismatch);
+		// An asset suspended after offering: its offers left the book.
 		assert_ok!(FlexMarket::set_asset_status(s(DSO), v2g, AssetStatus::Suspended));
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::submit_solution(s(STRANGER), 1, sol(vec![(1, 10_000)])),
-			E::AssetNotQualified
+			E::UnknownOffer
 		);
 		// The DSO's own merit order finds nothing eligible to cover the request.
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), E::InsufficientCover);
+		assert_refused!(FlexMarket::match_request(s(DSO), 0), E::InsufficientCover);
 	});
 }
 
@@ -382,8 +397,8 @@ fn over_commitment_across_matches_is_refused() {
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), offer));
 		let fills: SolutionOf<Test> =
 			vec![ProposedFill { offer: 2, power_w: 5_000 }].try_into().unwrap();
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 1, fills), E::OverCommitted);
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 1), E::InsufficientCover);
+		assert_refused!(FlexMarket::submit_solution(s(STRANGER), 1, fills), E::OverCommitted);
+		assert_refused!(FlexMarket::match_request(s(DSO), 1), E::InsufficientCover);
 	});
 }
 
@@ -391,36 +406,39 @@ fn over_commitment_across_matches_is_refused() {
 fn double_buy_duplicate_report_wrong_oracle_late_report_early_settlement() {
 	new_test_ext().execute_with(|| {
 		pilot_accepted();
-		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::AlreadyAccepted);
-		assert_noop!(
+		assert_refused!(FlexMarket::accept_match(s(DSO), 0, u128::MAX), E::AlreadyAccepted);
+		assert_refused!(
 			FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_210, H256::zero()),
 			E::WindowNotStarted
 		);
 		advance_to(WINDOW_START + MINUTE);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::report_delivery(s(STRANGER), 0, 0, 7_210, H256::zero()),
 			E::NotOracle
 		);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::report_delivery(s(OTHER_ORACLE), 0, 0, 7_210, H256::zero()),
 			E::NotOracle
 		);
-		assert_noop!(FlexMarket::report_delivery(s(DSO), 0, 0, 7_210, H256::zero()), E::NotOracle);
+		assert_refused!(
+			FlexMarket::report_delivery(s(DSO), 0, 0, 7_210, H256::zero()),
+			E::NotOracle
+		);
 		assert_ok!(FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_210, H256::zero()));
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::report_delivery(s(ORACLE), 0, 0, 7_000, H256::zero()),
 			E::AlreadyReported
 		);
-		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
+		assert_refused!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
 		advance_to(WINDOW_END + 15 * MINUTE - 1);
-		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
+		assert_refused!(FlexMarket::settle(s(STRANGER), 0), E::SettlementNotDue);
 		set_now(WINDOW_END + 15 * MINUTE);
-		assert_noop!(
+		assert_refused!(
 			FlexMarket::report_delivery(s(ORACLE), 0, 1, 6_970, H256::zero()),
 			E::ReportTooLate
 		);
 		assert_ok!(FlexMarket::settle(s(STRANGER), 0));
-		assert_noop!(FlexMarket::settle(s(STRANGER), 0), E::NotAccepted);
+		assert_refused!(FlexMarket::settle(s(STRANGER), 0), E::NotAccepted);
 		let escrow = RuntimeHoldReason::FlexMarket(HoldReason::Escrow);
 		assert_eq!(Balances::balance_on_hold(&escrow, &DSO), 0);
 	});
@@ -430,14 +448,14 @@ fn double_buy_duplicate_report_wrong_oracle_late_report_early_settlement() {
 fn busy_dso_and_busy_asset_stay() {
 	new_test_ext().execute_with(|| {
 		pilot_accepted();
-		assert_noop!(FlexMarket::remove_dso(RuntimeOrigin::root(), DSO), E::DsoBusy);
-		assert_noop!(FlexMarket::deregister_asset(s(BATTERY_OWNER), 0), E::AssetBusy);
-		assert_noop!(
+		assert_refused!(FlexMarket::remove_dso(RuntimeOrigin::root(), DSO), E::DsoBusy);
+		assert_refused!(FlexMarket::deregister_asset(s(BATTERY_OWNER), 0), E::AssetBusy);
+		assert_refused!(
 			FlexMarket::update_asset(s(BATTERY_OWNER), 0, asset_spec(AssetKind::Battery, b"d", 0)),
 			E::AssetBusy
 		);
-		assert_noop!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 0), E::OfferNotOpen);
-		assert_noop!(
+		assert_refused!(FlexMarket::cancel_offer(s(BATTERY_OWNER), 0), E::OfferNotOpen);
+		assert_refused!(
 			FlexMarket::update_offer(s(BATTERY_OWNER), 0, pilot_offer(0)),
 			E::OfferNotOpen
 		);
@@ -451,7 +469,7 @@ fn a_dso_without_funds_cannot_buy() {
 		use frame_support::traits::fungible::Mutate;
 		let held = Balances::total_balance_on_hold(&DSO);
 		Balances::set_balance(&DSO, held + UNIT);
-		assert!(FlexMarket::accept_match(s(DSO), 0).is_err());
+		assert!(FlexMarket::accept_match(s(DSO), 0, u128::MAX).is_err());
 		assert_eq!(Requests::<Test>::get(0).unwrap().status, RequestStatus::Open);
 		assert!(Contracts::<Test>::get(0).is_none());
 	});
@@ -468,7 +486,7 @@ fn a_price_cap_refuses_dearer_requests_and_purchases() {
 		// Posting above the cap is refused; at the cap it is taken.
 		pilot_assets();
 		capped(MAX_PRICE - 1);
-		assert_noop!(FlexMarket::create_request(s(DSO), pilot_request()), E::PriceAboveCap);
+		assert_refused!(FlexMarket::create_request(s(DSO), pilot_request()), E::PriceAboveCap);
 		capped(MAX_PRICE);
 		assert_ok!(FlexMarket::create_request(s(DSO), pilot_request()));
 		for (owner, asset) in [(BATTERY_OWNER, 0), (V2G_OWNER, 1)] {
@@ -477,10 +495,10 @@ fn a_price_cap_refuses_dearer_requests_and_purchases() {
 		assert_ok!(FlexMarket::match_request(s(DSO), 0));
 		// A cap lowered after posting stops the purchase: nothing is held.
 		capped(OFFER_PRICE);
-		assert_noop!(FlexMarket::accept_match(s(DSO), 0), E::PriceAboveCap);
+		assert_refused!(FlexMarket::accept_match(s(DSO), 0, u128::MAX), E::PriceAboveCap);
 		let escrow = RuntimeHoldReason::FlexMarket(HoldReason::Escrow);
 		assert_eq!(Balances::balance_on_hold(&escrow, &DSO), 0);
 		capped(MAX_PRICE);
-		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0, u128::MAX));
 	});
 }

@@ -1,7 +1,7 @@
 //! Editing, cancelling, expiry, pricing rules, deposits and housekeeping.
 
 use super::*;
-use frame_support::{assert_noop, traits::fungible::InspectHold};
+use frame_support::traits::fungible::InspectHold;
 use sp_runtime::Perbill;
 
 fn s(who: u64) -> RuntimeOrigin {
@@ -114,7 +114,7 @@ fn pay_as_clear_pays_every_fill_the_highest_price() {
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), cheap));
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
 		assert_ok!(FlexMarket::match_request(s(DSO), 0));
-		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0, u128::MAX));
 		let view = FlexMarket::settlement(0).unwrap();
 		assert!(view.fills.iter().all(|f| f.price == OFFER_PRICE));
 		assert_eq!(view.contract.cost, 15 * UNIT / 10);
@@ -136,23 +136,28 @@ fn a_better_solution_replaces_the_stored_one_and_a_worse_is_refused() {
 		};
 		assert_ok!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)));
 		assert_eq!(Proposals::<Test>::get(0).unwrap().submitter, STRANGER);
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, sol(0)), Error::<Test>::NotBetter);
-		assert_match_refused!(FlexMarket::match_request(s(DSO), 0), Error::<Test>::NotBetter);
-		// The refused call is charged for the book it read, not for the largest book.
+		assert_refused!(
+			FlexMarket::submit_solution(s(STRANGER), 0, sol(0)),
+			Error::<Test>::NotBetter
+		);
+		assert_refused!(FlexMarket::match_request(s(DSO), 0), Error::<Test>::NotBetter);
+		// The refused call is charged for the book it read and the stored match it
+		// checked (one fill), not for the largest book.
 		let refused = FlexMarket::match_request(s(DSO), 0).unwrap_err();
-		let db = <<Test as frame_system::Config>::DbWeight as frame_support::traits::Get<
-			frame_support::weights::RuntimeDbWeight,
-		>>::get();
 		let book = BookSize::<Test>::get((ESKISEHIR, Direction::Up));
 		assert_eq!(book, 1);
-		let read = <Test as Config>::WeightInfo::match_request(book).saturating_add(db.reads(2));
+		let read = <Test as Config>::WeightInfo::match_request(book)
+			.saturating_add(<Test as Config>::WeightInfo::check_proposal(1));
 		assert_eq!(refused.post_info.actual_weight, Some(read));
 		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(v2g)));
 		// With a 60 % margin the cheaper offer (half the cost) is not enough...
 		let mut params = TestParams::get();
 		params.solution_margin = Perbill::from_percent(60);
 		assert_ok!(FlexMarket::set_params(RuntimeOrigin::root(), params.clone()));
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, sol(1)), Error::<Test>::NotBetter);
+		assert_refused!(
+			FlexMarket::submit_solution(s(STRANGER), 0, sol(1)),
+			Error::<Test>::NotBetter
+		);
 		// ...with 50 % it is.
 		params.solution_margin = Perbill::from_percent(50);
 		assert_ok!(FlexMarket::set_params(RuntimeOrigin::root(), params));
@@ -168,7 +173,10 @@ fn a_stale_proposal_is_refused_at_buying() {
 	new_test_ext().execute_with(|| {
 		pilot_matched();
 		assert_ok!(FlexMarket::cancel_offer(s(V2G_OWNER), 1));
-		assert_noop!(FlexMarket::accept_match(s(DSO), 0), Error::<Test>::UnknownOffer);
+		assert_refused!(
+			FlexMarket::accept_match(s(DSO), 0, u128::MAX),
+			Error::<Test>::ProposalStale
+		);
 	});
 }
 
@@ -184,7 +192,7 @@ fn an_asset_serves_non_overlapping_windows_back_to_back() {
 		offer.window = request.window;
 		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), offer));
 		assert_ok!(FlexMarket::match_request(s(DSO), 1));
-		assert_ok!(FlexMarket::accept_match(s(DSO), 1));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 1, u128::MAX));
 		assert_eq!(Commitments::<Test>::get(0).len(), 2);
 	});
 }
@@ -209,7 +217,7 @@ fn a_full_agenda_page_opens_the_next() {
 	new_test_ext().execute_with(|| {
 		// 64 tasks fit a page in the mock; the 65th opens a second page of the same minute.
 		for i in 0..65 {
-			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::ExpireOffer(1_000 + i)));
+			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::Prune(1_000 + i)));
 		}
 		let bucket = WINDOW_START / agenda::BUCKET_MS;
 		assert_eq!(AgendaPages::<Test>::get(bucket), 2);
@@ -223,13 +231,18 @@ fn a_full_agenda_page_opens_the_next() {
 
 #[test]
 fn on_idle_stops_at_its_weight_limit_and_resumes() {
-	use frame_support::{traits::Hooks, weights::Weight};
+	use frame_support::{
+		traits::{Get, Hooks},
+		weights::Weight,
+	};
 	new_test_ext().execute_with(|| {
 		for i in 0..10 {
-			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::ExpireOffer(1_000 + i)));
+			assert_ok!(FlexMarket::schedule(WINDOW_START, Task::Prune(1_000 + i)));
 		}
 		set_now(WINDOW_START + 2 * MINUTE);
-		let per_task = <() as WeightInfo>::expire_offer();
+		let db: frame_support::weights::RuntimeDbWeight =
+			<Test as frame_system::Config>::DbWeight::get();
+		let per_task = <() as WeightInfo>::prune(0).saturating_add(db.reads(1));
 		let limit = <() as WeightInfo>::agenda_bucket().saturating_add(per_task.saturating_mul(3));
 		let used = FlexMarket::on_idle(2, limit);
 		assert!(used.all_lte(limit));
@@ -310,6 +323,11 @@ fn stored_v2() -> Option<crate::migrations::v3::ParamsV2<u128>> {
 	frame_support::storage::unhashed::get(&Params::<Test>::hashed_key())
 }
 
+/// The parameters as stored, decoded as version 3 laid them out.
+fn stored_v3() -> Option<crate::migrations::v4::ParamsV3<u128>> {
+	frame_support::storage::unhashed::get(&Params::<Test>::hashed_key())
+}
+
 #[test]
 fn migration_to_v2_keeps_every_parameter_but_the_offer_deposit() {
 	use crate::migrations::v2::MigrateV1ToV2;
@@ -342,29 +360,32 @@ fn migration_to_v3_adds_no_price_cap_and_keeps_the_rest() {
 		StorageVersion::new(2).put::<FlexMarket>();
 		MigrateV2ToV3::<Test>::on_runtime_upgrade();
 		assert_eq!(FlexMarket::on_chain_storage_version(), 3);
-		let new = Params::<Test>::get();
+		let mut new = stored_v3().expect("v3 parameters");
 		assert_eq!(new, old.clone().upgraded());
 		assert_eq!(new.price_cap, None);
 		assert_eq!(new.settlement_grace_ms, 20 * MINUTE);
 		// A second run finds version 3 and changes nothing.
-		Params::<Test>::mutate(|p| p.price_cap = Some(5));
+		new.price_cap = Some(5);
+		frame_support::storage::unhashed::put(&Params::<Test>::hashed_key(), &new);
 		MigrateV2ToV3::<Test>::on_runtime_upgrade();
-		assert_eq!(Params::<Test>::get().price_cap, Some(5));
+		assert_eq!(stored_v3().unwrap().price_cap, Some(5));
 	});
 }
 
 #[test]
-fn a_version_1_chain_migrates_through_both_steps() {
-	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3};
+fn a_version_1_chain_migrates_through_every_step() {
+	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3, v4::MigrateV3ToV4};
 	use codec::Encode;
 	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
 	new_test_ext().execute_with(|| {
 		let old = params_v1();
 		frame_support::storage::unhashed::put_raw(&Params::<Test>::hashed_key(), &old.encode());
 		StorageVersion::new(1).put::<FlexMarket>();
-		<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>)>::on_runtime_upgrade();
-		assert_eq!(FlexMarket::on_chain_storage_version(), 3);
-		assert_eq!(Params::<Test>::get(), old.upgraded().upgraded());
+		<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>, MigrateV3ToV4<Test>)>::on_runtime_upgrade();
+		assert_eq!(FlexMarket::on_chain_storage_version(), 4);
+		let new = Params::<Test>::get();
+		assert_eq!(new, old.upgraded().upgraded().upgraded());
+		assert_eq!(new.horizon_ms, crate::migrations::v4::DEFAULT_HORIZON_MS);
 	});
 }
 
@@ -373,7 +394,7 @@ fn a_version_1_chain_migrates_through_both_steps() {
 #[cfg(feature = "try-runtime")]
 #[test]
 fn migrations_pass_their_try_runtime_checks() {
-	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3};
+	use crate::migrations::{v2::MigrateV1ToV2, v3::MigrateV2ToV3, v4::MigrateV3ToV4};
 	use codec::Encode;
 	use frame_support::traits::{OnRuntimeUpgrade, StorageVersion};
 	new_test_ext().execute_with(|| {
@@ -382,7 +403,71 @@ fn migrations_pass_their_try_runtime_checks() {
 			&params_v1().encode(),
 		);
 		StorageVersion::new(1).put::<FlexMarket>();
-		assert_ok!(<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>)>::try_on_runtime_upgrade(true));
-		assert_eq!(Params::<Test>::get(), params_v1().upgraded().upgraded());
+		assert_ok!(<(MigrateV1ToV2<Test>, MigrateV2ToV3<Test>, MigrateV3ToV4<Test>)>::try_on_runtime_upgrade(true));
+		assert_eq!(Params::<Test>::get(), params_v1().upgraded().upgraded().upgraded());
+	});
+}
+
+/// "At least 25 kW for the least money": with an over-cover allowance a whole 30 kW
+/// offer at 0.10 beats an exact 25 kW cover at 0.20; without one, the exact cover wins.
+#[test]
+fn over_cover_buys_at_least_the_power_for_less() {
+	for (allowance, bought_w, cost) in
+		[(0, 25_000, 375 * UNIT / 100), (5_000, 30_000, 225 * UNIT / 100)]
+	{
+		new_test_ext().execute_with(|| {
+			assert_ok!(FlexMarket::register_fsp(s(BATTERY_OWNER)));
+			for power in [30_000, 25_000] {
+				let mut spec = asset_spec(AssetKind::Battery, b"big", 20);
+				spec.max_export_w = power;
+				assert_ok!(FlexMarket::register_asset(s(BATTERY_OWNER), spec));
+			}
+			for asset in [0, 1] {
+				assert_ok!(FlexMarket::set_asset_status(s(DSO), asset, AssetStatus::Prequalified));
+			}
+			let mut whole = pilot_offer(0);
+			whole.power_w = 30_000;
+			let mut exact = pilot_offer(1);
+			exact.power_w = 25_000;
+			exact.price = 2 * OFFER_PRICE;
+			exact.divisibility = Divisibility::Divisible { min_power_w: 1_000 };
+			assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), whole));
+			assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), exact));
+			let mut request = pilot_request();
+			request.power_w = 25_000;
+			request.max_over_w = allowance;
+			assert_ok!(FlexMarket::create_request(s(DSO), request));
+			assert_ok!(FlexMarket::match_request(s(DSO), 0));
+			let proposal = Proposals::<Test>::get(0).unwrap();
+			assert_eq!(proposal.covered_w, 25_000, "the useful cover");
+			assert_eq!(proposal.cost, cost);
+			assert_ok!(FlexMarket::accept_match(s(DSO), 0, cost));
+			let contract = Contracts::<Test>::get(0).unwrap();
+			assert_eq!((contract.power_w, contract.cost), (bought_w, cost));
+		});
+	}
+}
+
+#[test]
+fn a_cover_beyond_the_over_cover_allowance_is_refused() {
+	new_test_ext().execute_with(|| {
+		pilot_assets();
+		let mut request = pilot_request();
+		request.power_w = 15_000;
+		request.max_over_w = 4_000;
+		assert_ok!(FlexMarket::create_request(s(DSO), request));
+		assert_ok!(FlexMarket::create_offer(s(BATTERY_OWNER), pilot_offer(0)));
+		assert_ok!(FlexMarket::create_offer(s(V2G_OWNER), pilot_offer(1)));
+		let both: SolutionOf<Test> = vec![
+			ProposedFill { offer: 0, power_w: 10_000 },
+			ProposedFill { offer: 1, power_w: 10_000 },
+		]
+		.try_into()
+		.unwrap();
+		// 20 kW is 5 kW above the 15 kW asked, one more than allowed.
+		assert_refused!(
+			FlexMarket::submit_solution(s(STRANGER), 0, both),
+			Error::<Test>::OverCovered
+		);
 	});
 }

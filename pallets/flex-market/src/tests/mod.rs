@@ -1,7 +1,9 @@
 //! Tests of the market, the pilot first.
 
+mod attacks;
 mod clock;
 mod errors;
+mod fuzz;
 mod lifecycle;
 mod offchain;
 mod pilot;
@@ -9,14 +11,14 @@ mod properties;
 
 use crate::{mock::*, *};
 
-/// A refused `match_request`: its error, no change of state (it still reports the
-/// weight of the book it read, so `assert_noop!` does not fit).
-macro_rules! assert_match_refused {
+/// A refused call: its error, no change of state (it still reports the weight of
+/// what it read, so `assert_noop!` does not fit).
+macro_rules! assert_refused {
 	($call:expr, $err:expr) => {
 		frame_support::assert_storage_noop!(frame_support::assert_err_ignore_postinfo!($call, $err))
 	};
 }
-pub(crate) use assert_match_refused;
+pub(crate) use assert_refused;
 use frame_support::assert_ok;
 
 /// 16:00 +03:00, the pilot's window start.
@@ -55,6 +57,7 @@ pub fn pilot_request() -> RequestSpecOf<Test> {
 		gate_closure: WINDOW_START - 15 * MINUTE,
 		partial: false,
 		pricing: Pricing::PayAsBid,
+		max_over_w: 0,
 	}
 }
 
@@ -105,7 +108,7 @@ pub fn pilot_matched() {
 /// The pilot up to a bought match.
 pub fn pilot_accepted() {
 	pilot_matched();
-	assert_ok!(FlexMarket::accept_match(RuntimeOrigin::signed(DSO), 0));
+	assert_ok!(FlexMarket::accept_match(RuntimeOrigin::signed(DSO), 0, u128::MAX));
 }
 
 /// Events of the market since the last reset.

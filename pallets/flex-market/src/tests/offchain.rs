@@ -4,10 +4,7 @@
 
 use super::*;
 use codec::Decode;
-use frame_support::{
-	assert_noop,
-	traits::{Hooks, UnfilteredDispatchable},
-};
+use frame_support::traits::{Hooks, UnfilteredDispatchable};
 use sp_core::offchain::{
 	testing::{PoolState, TestOffchainExt, TestTransactionPoolExt},
 	OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
@@ -78,7 +75,9 @@ fn worker_submits_a_cheaper_match_once_and_the_chain_keeps_it() {
 		// The DSO's merit order: 15 kW at 0.10 + 5 kW at 0.21.
 		assert_ok!(FlexMarket::match_request(s(DSO), 0));
 		let greedy = Proposals::<Test>::get(0).unwrap();
-		assert_eq!(greedy.cost, 15_000 * 10 * UNIT / 100 + 5_000 * 21 * UNIT / 100);
+		assert_eq!(greedy.score_w_price, 15_000 * 10 * UNIT / 100 + 5_000 * 21 * UNIT / 100);
+		// In money: 11.25 kWh at 0.10 + 3.75 kWh at 0.21.
+		assert_eq!(greedy.cost, 1_125 * UNIT / 1000 + 7_875 * UNIT / 10_000);
 
 		FlexMarket::offchain_worker(System::block_number());
 		let calls = pool_calls(&pool);
@@ -108,7 +107,8 @@ fn worker_submits_a_cheaper_match_once_and_the_chain_keeps_it() {
 		assert_ok!(call.dispatch_bypass_filter(s(signer)));
 		let stored = Proposals::<Test>::get(0).unwrap();
 		assert_eq!((stored.submitter, stored.covered_w), (SOLVER, 20_000));
-		assert_eq!(stored.cost, 20_000 * 12 * UNIT / 100);
+		assert_eq!(stored.score_w_price, 20_000 * 12 * UNIT / 100);
+		assert_eq!(stored.cost, 15 * 12 * UNIT / 100);
 		assert_eq!(
 			FlexMarket::mine(System::block_number(), 0),
 			Err(crate::offchain::Skip::NotBetter)
@@ -117,7 +117,7 @@ fn worker_submits_a_cheaper_match_once_and_the_chain_keeps_it() {
 		// After gate closure it is the request's match: the DSO buys 15 kWh at 0.12.
 		advance_to(WINDOW_START - 14 * MINUTE);
 		assert_eq!(Proposals::<Test>::get(0).unwrap().submitter, SOLVER);
-		assert_ok!(FlexMarket::accept_match(s(DSO), 0));
+		assert_ok!(FlexMarket::accept_match(s(DSO), 0, u128::MAX));
 		assert_eq!(Contracts::<Test>::get(0).unwrap().cost, 15 * 12 * UNIT / 100);
 		// The merit order would have cost 11.25 kWh at 0.10 + 3.75 kWh at 0.21.
 		assert!(
@@ -144,7 +144,10 @@ fn a_worse_submitted_solution_is_refused() {
 		]
 		.try_into()
 		.unwrap();
-		assert_noop!(FlexMarket::submit_solution(s(STRANGER), 0, greedy), Error::<Test>::NotBetter);
+		assert_refused!(
+			FlexMarket::submit_solution(s(STRANGER), 0, greedy),
+			Error::<Test>::NotBetter
+		);
 	});
 }
 

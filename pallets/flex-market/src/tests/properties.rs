@@ -107,7 +107,7 @@ proptest! {
 			let preview = FlexMarket::match_preview(0).unwrap();
 			prop_assert!(preview.power_w <= kw * 1_000);
 			prop_assert!(partial || preview.power_w == kw * 1_000);
-			assert_ok!(FlexMarket::accept_match(RuntimeOrigin::signed(DSO), 0));
+			assert_ok!(FlexMarket::accept_match(RuntimeOrigin::signed(DSO), 0, u128::MAX));
 			FlexMarket::do_try_state().expect("invariants after buying");
 			advance_to(WINDOW_START + MINUTE);
 			let fills = Contracts::<Test>::get(0).unwrap().fill_count;
@@ -151,7 +151,7 @@ proptest! {
 				None => prop_assert!(result.is_err()),
 				Some(cost) => {
 					prop_assert!(result.is_ok());
-					prop_assert_eq!(Proposals::<Test>::get(0).unwrap().cost, cost);
+					prop_assert_eq!(Proposals::<Test>::get(0).unwrap().score_w_price, cost);
 				},
 			}
 			Ok(())
