@@ -9,13 +9,14 @@
 #   ./scripts/run.sh                            # the pilot
 #   ./scripts/run.sh --scenario competition     # five FSPs, an outage, penalties
 #   ./scripts/run.sh --exit --scale 30          # stop after the report; faster clock
+#   ./scripts/run.sh --network                  # on four validators and an RPC node (scripts/testnet.sh)
 #   ./scripts/dev-chain.sh                      # only a dev chain, no demo
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 ./scripts/setup.sh
-echo "[run] building the node, the bridge and the demo (release; the first build takes about 25 minutes on 2 cores)"
+echo "[run] building the node, the bridge and the demo (release; the first build takes about 50 minutes on 2 cores)"
 cargo build --release --workspace --bins
 # --- the web app (web/; see web/README.md): built and served beside the demo, on the
 # demo's node and bridge; it stops with the demo. Skipped without Node.js/npm.

@@ -7,8 +7,8 @@
 //! kind in `/metrics` and kept in the store beside the samples, so a fill's report
 //! lists those of its window.
 
+use crate::metrics::{Counters, Label};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What was wrong with a reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -28,9 +28,9 @@ pub enum AnomalyKind {
 	OverReported,
 }
 
-impl AnomalyKind {
+impl Label for AnomalyKind {
 	/// Every kind, in the order `/metrics` lists them.
-	pub const ALL: [AnomalyKind; 5] = [
+	const ALL: &'static [Self] = &[
 		AnomalyKind::FutureDated,
 		AnomalyKind::Stale,
 		AnomalyKind::RegisterBackwards,
@@ -39,7 +39,7 @@ impl AnomalyKind {
 	];
 
 	/// The kind's name, as in JSON and in the `kind` label of `/metrics`.
-	pub fn name(self) -> &'static str {
+	fn name(self) -> &'static str {
 		match self {
 			AnomalyKind::FutureDated => "future_dated",
 			AnomalyKind::Stale => "stale",
@@ -47,10 +47,6 @@ impl AnomalyKind {
 			AnomalyKind::WrongConnector => "wrong_connector",
 			AnomalyKind::OverReported => "over_reported",
 		}
-	}
-
-	fn index(self) -> usize {
-		Self::ALL.iter().position(|k| *k == self).unwrap_or(0)
 	}
 }
 
@@ -68,20 +64,7 @@ pub struct Anomaly {
 }
 
 /// Anomalies counted by kind since the bridge started.
-#[derive(Debug, Default)]
-pub struct AnomalyCounters([AtomicU64; AnomalyKind::ALL.len()]);
-
-impl AnomalyCounters {
-	/// Counts one of `kind`.
-	pub fn inc(&self, kind: AnomalyKind) {
-		self.0[kind.index()].fetch_add(1, Ordering::Relaxed);
-	}
-
-	/// How many of `kind` so far.
-	pub fn get(&self, kind: AnomalyKind) -> u64 {
-		self.0[kind.index()].load(Ordering::Relaxed)
-	}
-}
+pub type AnomalyCounters = Counters<AnomalyKind>;
 
 #[cfg(test)]
 mod tests {

@@ -167,14 +167,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 	let mut by_charge_point = HashMap::new();
 	for (asset, device) in config.devices() {
 		let link = match device {
-			Device::Modbus { address, unit, profile, timeout_s } => {
-				DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(SunSpecDevice::new(
-					address,
-					unit,
-					profile,
-					Duration::from_secs_f64(timeout_s),
-				))))
-			},
+			Device::Modbus { address, unit, profile, timeout_s } => DeviceLink::modbus(
+				SunSpecDevice::new(address, unit, profile, Duration::from_secs_f64(timeout_s)),
+			),
 			Device::Ocpp(c) => {
 				by_charge_point.insert(c.id.clone(), asset);
 				DeviceLink::Ocpp { central: central.clone(), id: c.id }

@@ -40,6 +40,11 @@ pub enum DeviceLink {
 }
 
 impl DeviceLink {
+	/// A link to a SunSpec battery, behind the lock its calls take turns on.
+	pub fn modbus(device: SunSpecDevice) -> Self {
+		DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device)))
+	}
+
 	/// Commands `watts` (positive = export) at market time `now_ms` until `until_ms`:
 	/// the battery's reversion timer and the charger's profile end it there on their
 	/// own, whatever becomes of the bridge.

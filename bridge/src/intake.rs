@@ -11,7 +11,7 @@ use crate::{
 	dispatch::Dispatcher,
 	floor::Snapshot,
 	metering::{self, Sample},
-	metrics::Metrics,
+	metrics::{Label, Metrics},
 	ocpp::{central::ChargerEvent, meter::MeterSample},
 	store::Put,
 };

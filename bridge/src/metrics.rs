@@ -1,10 +1,48 @@
 //! Counters the bridge exposes in Prometheus text format.
 
-use crate::{
-	anomaly::{AnomalyCounters, AnomalyKind},
-	ocpp::limits::{OcppCounters, Refusal},
+use crate::{anomaly::AnomalyCounters, ocpp::limits::OcppCounters};
+use std::{
+	marker::PhantomData,
+	sync::atomic::{AtomicU64, Ordering},
 };
-use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What a counter of `/metrics` is split by: the values of one label (an anomaly's
+/// kind, a refused connection's reason).
+pub trait Label: Copy + PartialEq + 'static {
+	/// Every value, in the order `/metrics` lists them.
+	const ALL: &'static [Self];
+	/// The value as the label shows it.
+	fn name(self) -> &'static str;
+}
+
+/// A counter for each value of the label `L`, counted since the bridge started.
+#[derive(Debug)]
+pub struct Counters<L> {
+	counts: Box<[AtomicU64]>,
+	label: PhantomData<L>,
+}
+
+impl<L: Label> Default for Counters<L> {
+	fn default() -> Self {
+		Self { counts: L::ALL.iter().map(|_| AtomicU64::new(0)).collect(), label: PhantomData }
+	}
+}
+
+impl<L: Label> Counters<L> {
+	/// Counts one of `value`.
+	pub fn inc(&self, value: L) {
+		self.counts[Self::index(value)].fetch_add(1, Ordering::Relaxed);
+	}
+
+	/// How many of `value` so far.
+	pub fn get(&self, value: L) -> u64 {
+		self.counts[Self::index(value)].load(Ordering::Relaxed)
+	}
+
+	fn index(value: L) -> usize {
+		L::ALL.iter().position(|v| *v == value).unwrap_or(0)
+	}
+}
 
 /// The bridge's counters and gauges.
 #[derive(Debug, Default)]
@@ -213,30 +251,29 @@ impl Metrics {
 		for (name, kind, help, value) in rows {
 			out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"));
 		}
-		let anomalies = AnomalyKind::ALL.map(|k| (k.name(), self.anomalies.get(k)));
 		labelled(
 			&mut out,
 			"flexbridge_meter_anomalies_total",
 			"Meter readings refused or cut, by kind.",
 			"kind",
-			&anomalies,
+			&self.anomalies,
 		);
-		let refused = Refusal::ALL.map(|r| (r.name(), self.ocpp.refused_count(r)));
 		labelled(
 			&mut out,
 			"flexbridge_ocpp_connections_refused_total",
 			"OCPP connections refused or dropped, by reason.",
 			"reason",
-			&refused,
+			&self.ocpp.refusals,
 		);
 		out
 	}
 }
 
 /// A counter with one series per value of `label`.
-fn labelled(out: &mut String, name: &str, help: &str, label: &str, values: &[(&str, u64)]) {
+fn labelled<L: Label>(out: &mut String, name: &str, help: &str, label: &str, c: &Counters<L>) {
 	out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n"));
-	for (value, n) in values {
+	for value in L::ALL {
+		let (value, n) = (value.name(), c.get(*value));
 		out.push_str(&format!("{name}{{{label}=\"{value}\"}} {n}\n"));
 	}
 }
@@ -244,6 +281,7 @@ fn labelled(out: &mut String, name: &str, help: &str, label: &str, values: &[(&s
 #[cfg(test)]
 mod tests {
 	use super::*;
+	use crate::{anomaly::AnomalyKind, ocpp::limits::Refusal};
 
 	#[test]
 	fn renders_prometheus_text() {

@@ -14,15 +14,11 @@ use flex_bridge::{
 		},
 	},
 	clock::Clock,
-	sim::{
-		battery::{self, Battery, BatteryConfig},
-		charger::{ChargerSim, ChargerSimConfig},
-	},
+	sim::charger::ChargerSimConfig,
 };
 use std::{
 	collections::BTreeMap,
 	future::IntoFuture,
-	path::PathBuf,
 	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
@@ -30,7 +26,14 @@ use subxt_signer::sr25519::{dev, Keypair};
 
 mod common;
 
-use common::{field, market_events, set_params, spawn, submit, Api, MAX_COST, UNIT};
+use common::{
+	chain::{
+		bridge_json, buy, create_request, field, market_events, submit, up_offer, up_request, Api,
+		UNIT,
+	},
+	devices::{battery_config, car_config, run_charger, serve_battery},
+	process::spawn_bridge,
+};
 
 /// 0.10 FLEX per kWh, the pilot's price.
 const PRICE: u128 = UNIT / 10;
@@ -60,13 +63,11 @@ async fn hook(State(h): State<Hooks>, Json(body): Json<serde_json::Value>) -> &'
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 	let dir = tempfile::tempdir().unwrap();
-	let (node, api, url) = common::dev_chain(dir.path()).await;
-	let (_alice, bob, charlie, dave) = (dev::alice(), dev::bob(), dev::charlie(), dev::dave());
-
 	// Settle a minute after a window instead of 15 minutes.
-	let sudo = set_params(&api, 60_000);
-	let (_, battery_asset, car_asset) = tokio::join!(
-		sudo,
+	let (node, api, url) = common::chain::dev_chain(dir.path(), 60_000).await;
+	let (bob, charlie, dave) = (dev::bob(), dev::charlie(), dev::dave());
+
+	let (battery_asset, car_asset) = tokio::join!(
 		register(&api, &bob, t::AssetKind::Battery, 20, "battery-1"),
 		register(&api, &charlie, t::AssetKind::V2gCharger, 30, "V2G-1"),
 	);
@@ -86,63 +87,19 @@ async fn the_bridge_dispatches_meters_survives_a_restart_and_reports_once() {
 	let start = (now + 120_000).div_ceil(60_000) * 60_000;
 	let end = start + 120_000;
 	let window = || t::Window { start, end };
-	let request = t::RequestSpec {
-		location: 1,
-		window: window(),
-		direction: t::Direction::Up,
-		power_w: 20_000,
-		max_price: UNIT * 21 / 100,
-		gate_closure: start - 25_000,
-		partial: false,
-		pricing: t::Pricing::PayAsBid,
-		max_over_w: 0,
-	};
-	let created =
-		submit(&api, runtime::transactions().flex_market().create_request(request), &dave).await;
-	let request = created
-		.find_first::<runtime::flex_market::events::RequestCreated>()
-		.unwrap()
-		.unwrap()
-		.request;
-	let offer = |asset| t::OfferSpec {
-		asset,
-		window: window(),
-		direction: t::Direction::Up,
-		power_w: 10_000,
-		price: PRICE,
-		divisibility: t::Divisibility::AllOrNothing,
-	};
+	let request = create_request(&api, up_request(window(), 20_000, UNIT * 21 / 100), &dave).await;
+	let offer = |asset| up_offer(asset, window(), 10_000, PRICE);
 
 	// The devices: 250 Wh above the battery's 20 % floor, 300 Wh above the car's 30 %.
 	let clock = Clock::real();
-	let modbus = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let modbus_addr = modbus.local_addr().unwrap();
-	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
-		capacity_wh: 13_500.0,
-		initial_soc_percent: 20.0 + 250.0 / 135.0,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 5.0,
-		unit_id: 1,
-		serial: "E2E-BAT".into(),
-		clock,
-		soc_model: Default::default(),
-	})));
-	tokio::spawn(battery::serve(modbus, bat.clone()));
+	let (modbus_addr, bat) =
+		serve_battery(battery_config("E2E-BAT", 20.0 + 250.0 / 135.0, clock)).await;
 	let ocpp_port = common::free_port();
-	let car = ChargerSim::new(ChargerSimConfig {
-		url: format!("ws://127.0.0.1:{ocpp_port}/ocpp"),
-		id: "V2G-1".into(),
+	let car_url = format!("ws://127.0.0.1:{ocpp_port}/ocpp");
+	run_charger(ChargerSimConfig {
 		password: Some("pw".into()),
-		connector: 1,
-		capacity_wh: 40_000.0,
-		initial_soc_percent: 30.75,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 30.0,
-		voltage: 230.0,
-		data_transfer: None,
-		clock,
+		..car_config(&car_url, "V2G-1", 30.75, 30.0, clock)
 	});
-	tokio::spawn(car.clone().run());
 
 	// The FSPs' webhooks.
 	let hooks = Hooks::default();
@@ -196,9 +153,7 @@ events = ["buy", "settlement"]
 	);
 	let config_path = dir.path().join("bridge.toml");
 	std::fs::write(&config_path, config).unwrap();
-	let bridge_bin = PathBuf::from(env!("CARGO_BIN_EXE_flex-bridge"));
-	let args = ["--config".to_string(), config_path.display().to_string()];
-	let mut bridge = spawn(&bridge_bin, &args, dir.path().join("bridge-1.log"));
+	let mut bridge = spawn_bridge(&config_path, dir.path().join("bridge-1.log"));
 
 	let (a, b) = tokio::join!(
 		submit(
@@ -213,30 +168,16 @@ events = ["buy", "settlement"]
 		)
 	);
 	drop((a, b));
-	// The off-chain worker may have proposed the same match already; either way one is stored.
-	let at = api.at_current_block().await.unwrap();
-	let _ = at
-		.transactions()
-		.sign_and_submit_then_watch_default(
-			&runtime::transactions().flex_market().match_request(request),
-			&dave,
-		)
-		.await
-		.unwrap()
-		.wait_for_finalized_success()
-		.await;
-	submit(&api, runtime::transactions().flex_market().accept_match(request, MAX_COST), &dave)
-		.await;
+	buy(&api, request, &dave).await;
 	assert!(Clock::real_now_ms() < start, "the market setup ran past the window start");
 
 	// Kill the bridge 50 s into the window and start it again 5 s later.
 	clock.sleep_until(start + 50_000).await;
 	let first_log = bridge.log();
 	assert!(first_log.contains("fill contracted"), "bridge log:\n{first_log}");
-	let _ = bridge.0.kill();
-	let _ = bridge.0.wait();
+	bridge.kill();
 	tokio::time::sleep(Duration::from_secs(5)).await;
-	bridge = spawn(&bridge_bin, &args, dir.path().join("bridge-2.log"));
+	bridge = spawn_bridge(&config_path, dir.path().join("bridge-2.log"));
 
 	// Wait for both reports and both settlements on chain.
 	let deadline = Instant::now() + Duration::from_secs(300);
@@ -292,19 +233,9 @@ events = ["buy", "settlement"]
 		.unwrap();
 	assert!(metrics.contains("flexbridge_reports_pending 0"), "{metrics}");
 	assert!(metrics.contains("flexbridge_devices_connected 2"), "{metrics}");
-	let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/health"))
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let health = bridge_json(http, "/health").await;
 	assert_eq!(health["status"], "ok");
-	let views: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/dispatches"))
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let views = bridge_json(http, "/dispatches").await;
 	assert_eq!(views["reports"].as_array().unwrap().len(), 2);
 
 	// Webhooks: Bob hears everything about his battery, Charlie only buy and settlement.
@@ -332,77 +263,29 @@ events = ["buy", "settlement"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_store_takes_up_a_fill_bought_before_it_started() {
 	let dir = tempfile::tempdir().unwrap();
-	let (_node, api, url) = common::dev_chain(dir.path()).await;
+	let (_node, api, url) = common::chain::dev_chain(dir.path(), 60_000).await;
 	let (bob, dave) = (dev::bob(), dev::dave());
-	let (_, asset) = tokio::join!(
-		set_params(&api, 60_000),
-		register(&api, &bob, t::AssetKind::Battery, 20, "battery-fresh"),
-	);
+	let asset = register(&api, &bob, t::AssetKind::Battery, 20, "battery-fresh").await;
 	let prequalify =
 		runtime::transactions().flex_market().set_asset_status(asset, t::AssetStatus::Prequalified);
 	submit(&api, prequalify, &dave).await;
 	let start = (Clock::real_now_ms() + 90_000).div_ceil(60_000) * 60_000;
 	let window = || t::Window { start, end: start + 60_000 };
-	let request = t::RequestSpec {
-		location: 1,
-		window: window(),
-		direction: t::Direction::Up,
-		power_w: 10_000,
-		max_price: UNIT * 21 / 100,
-		gate_closure: start - 25_000,
-		partial: false,
-		pricing: t::Pricing::PayAsBid,
-		max_over_w: 0,
-	};
-	let (created, _) = tokio::join!(
-		submit(&api, runtime::transactions().flex_market().create_request(request), &dave),
-		submit(
-			&api,
-			runtime::transactions().flex_market().create_offer(t::OfferSpec {
-				asset,
-				window: window(),
-				direction: t::Direction::Up,
-				power_w: 10_000,
-				price: PRICE,
-				divisibility: t::Divisibility::AllOrNothing,
-			}),
-			&bob
-		),
+	let offer = runtime::transactions().flex_market().create_offer(up_offer(
+		asset,
+		window(),
+		10_000,
+		PRICE,
+	));
+	let (request, _) = tokio::join!(
+		create_request(&api, up_request(window(), 10_000, UNIT * 21 / 100), &dave),
+		submit(&api, offer, &bob),
 	);
-	let request = created
-		.find_first::<runtime::flex_market::events::RequestCreated>()
-		.unwrap()
-		.unwrap()
-		.request;
-	let at = api.at_current_block().await.unwrap();
-	let _ = at
-		.transactions()
-		.sign_and_submit_then_watch_default(
-			&runtime::transactions().flex_market().match_request(request),
-			&dave,
-		)
-		.await
-		.unwrap()
-		.wait_for_finalized_success()
-		.await;
-	submit(&api, runtime::transactions().flex_market().accept_match(request, MAX_COST), &dave)
-		.await;
+	buy(&api, request, &dave).await;
 	let bought = api.at_current_block().await.unwrap().block_number();
 
 	// Only now the battery and the bridge, on a fresh store.
-	let modbus = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let modbus_addr = modbus.local_addr().unwrap();
-	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
-		capacity_wh: 13_500.0,
-		initial_soc_percent: 73.4,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 5.0,
-		unit_id: 1,
-		serial: "E2E-FRESH".into(),
-		clock: Clock::real(),
-		soc_model: Default::default(),
-	})));
-	tokio::spawn(battery::serve(modbus, bat.clone()));
+	let (modbus_addr, _bat) = serve_battery(battery_config("E2E-FRESH", 73.4, Clock::real())).await;
 	let http = common::free_port();
 	let config = format!(
 		"[chain]\nurl = \"{url}\"\noracle_key = \"//Eve\"\n\n[store]\npath = \"{}\"\n\n\
@@ -413,11 +296,7 @@ async fn a_fresh_store_takes_up_a_fill_bought_before_it_started() {
 	);
 	let config_path = dir.path().join("fresh.toml");
 	std::fs::write(&config_path, config).unwrap();
-	let bridge = spawn(
-		&PathBuf::from(env!("CARGO_BIN_EXE_flex-bridge")),
-		&["--config".to_string(), config_path.display().to_string()],
-		dir.path().join("fresh.log"),
-	);
+	let bridge = spawn_bridge(&config_path, dir.path().join("fresh.log"));
 	let deadline = Instant::now() + Duration::from_secs(240);
 	let delivered = loop {
 		let events = market_events(&api, bought).await;
@@ -432,12 +311,7 @@ async fn a_fresh_store_takes_up_a_fill_bought_before_it_started() {
 	assert!(log.contains("fresh store: following from the finalized head"), "{log}");
 	assert!(log.contains("caught up from the market's storage"), "{log}");
 	assert!((150..=170).contains(&delivered), "{delivered} Wh");
-	let health: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{http}/health"))
-		.await
-		.unwrap()
-		.json()
-		.await
-		.unwrap();
+	let health = bridge_json(http, "/health").await;
 	assert_eq!(health["status"], "ok", "{health}");
 	assert!(health["lag_blocks"].as_u64().unwrap() <= 20, "{health}");
 	assert!(health["last_block"].as_u64().unwrap() >= bought, "{health}");

@@ -7,7 +7,11 @@
 
 mod common;
 
-use common::{field, market_events, set_params, spawn, submit, submit_many, Proc, MAX_COST, UNIT};
+use common::{
+	chain::{buy, create_request, field, market_events, submit_many, up_offer, up_request, UNIT},
+	devices::{battery_config, serve_battery},
+	process::{spawn_bridge, Proc},
+};
 use flex_bridge::{
 	chain::runtime::{
 		self,
@@ -16,12 +20,9 @@ use flex_bridge::{
 		},
 	},
 	clock::Clock,
-	sim::battery::{self, Battery, BatteryConfig},
 };
 use std::{
 	collections::BTreeMap,
-	path::PathBuf,
-	sync::{Arc, Mutex},
 	time::{Duration, Instant},
 };
 use subxt_signer::sr25519::dev;
@@ -50,27 +51,17 @@ async fn the_bridge_killed_at_random_moments_loses_and_duplicates_no_report() {
 	let mut rng = Rng(seed | 1);
 	println!("[chaos] {devices} devices, {kills} kills, seed {seed}");
 	let dir = tempfile::tempdir().unwrap();
-	let (_node, api, url) = common::dev_chain(dir.path()).await;
+	// Reports are taken until 4 minutes after the window.
+	let (_node, api, url) = common::chain::dev_chain(dir.path(), 4 * 60_000).await;
 	let (bob, dave) = (dev::bob(), dev::dave());
-	set_params(&api, 4 * 60_000).await;
 
 	// The batteries: 10 kW for the window is well within their charge.
 	let mut ports = Vec::new();
 	let mut batteries = Vec::new();
 	for i in 0..devices {
-		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-		ports.push(listener.local_addr().unwrap().port());
-		let b = Arc::new(Mutex::new(Battery::new(BatteryConfig {
-			capacity_wh: 13_500.0,
-			initial_soc_percent: 80.0,
-			max_power_w: 10_000.0,
-			reserve_soc_percent: 5.0,
-			unit_id: 1,
-			serial: format!("CHAOS-{i}"),
-			clock: Clock::real(),
-			soc_model: Default::default(),
-		})));
-		tokio::spawn(battery::serve(listener, b.clone()));
+		let (addr, b) =
+			serve_battery(battery_config(&format!("CHAOS-{i}"), 80.0, Clock::real())).await;
+		ports.push(addr.port());
 		batteries.push(b);
 	}
 
@@ -105,47 +96,17 @@ async fn the_bridge_killed_at_random_moments_loses_and_duplicates_no_report() {
 	let end = start + 3 * 60_000;
 	let window = || t::Window { start, end };
 	let offers = ids.iter().map(|a| {
-		runtime::transactions().flex_market().create_offer(t::OfferSpec {
-			asset: *a,
-			window: window(),
-			direction: t::Direction::Up,
-			power_w: 10_000,
-			price: UNIT / 10,
-			divisibility: t::Divisibility::AllOrNothing,
-		})
+		runtime::transactions().flex_market().create_offer(up_offer(
+			*a,
+			window(),
+			10_000,
+			UNIT / 10,
+		))
 	});
 	submit_many(&api, offers.collect(), &bob).await;
-	let request = t::RequestSpec {
-		location: 1,
-		window: window(),
-		direction: t::Direction::Up,
-		power_w: 10_000 * devices,
-		max_price: UNIT / 5,
-		gate_closure: start - 25_000,
-		partial: false,
-		pricing: t::Pricing::PayAsBid,
-		max_over_w: 0,
-	};
-	let created =
-		submit(&api, runtime::transactions().flex_market().create_request(request), &dave).await;
-	let request = created
-		.find_first::<runtime::flex_market::events::RequestCreated>()
-		.unwrap()
-		.unwrap()
-		.request;
-	let at = api.at_current_block().await.unwrap();
-	let _ = at
-		.transactions()
-		.sign_and_submit_then_watch_default(
-			&runtime::transactions().flex_market().match_request(request),
-			&dave,
-		)
-		.await
-		.unwrap()
-		.wait_for_finalized_success()
-		.await;
-	submit(&api, runtime::transactions().flex_market().accept_match(request, MAX_COST), &dave)
-		.await;
+	let request =
+		create_request(&api, up_request(window(), 10_000 * devices, UNIT / 5), &dave).await;
+	buy(&api, request, &dave).await;
 	let bought_at = api.at_current_block().await.unwrap().block_number();
 	assert!(Clock::real_now_ms() < start, "the market setup ran past the window start");
 	println!("[chaos] request {request}: {devices} fills bought, window {start}..{end}");
@@ -165,18 +126,16 @@ async fn the_bridge_killed_at_random_moments_loses_and_duplicates_no_report() {
 	}
 	let config_path = dir.path().join("bridge.toml");
 	std::fs::write(&config_path, config).unwrap();
-	let bin = PathBuf::from(env!("CARGO_BIN_EXE_flex-bridge"));
-	let args = ["--config".to_string(), config_path.display().to_string()];
 	let mut logs = Vec::new();
-	let start_bridge = |n: usize| spawn(&bin, &args, dir.path().join(format!("bridge-{n}.log")));
+	let start_bridge =
+		|n: usize| spawn_bridge(&config_path, dir.path().join(format!("bridge-{n}.log")));
 	let mut bridge: Proc = start_bridge(0);
 	Clock::real().sleep_until(start - 5_000).await;
 	let began = Instant::now();
 	for k in 1..=kills as usize {
 		// 12 s apart on average: the kills cover the window and the reports after it.
 		tokio::time::sleep(Duration::from_millis(4_000 + rng.below(16_000))).await;
-		let _ = bridge.0.kill();
-		let _ = bridge.0.wait();
+		bridge.kill();
 		let at = Clock::real_now_ms();
 		println!(
 			"[chaos] kill {k} at {:+.1} s of the window ({} s long)",

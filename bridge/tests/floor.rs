@@ -4,85 +4,50 @@
 //! written to the device where it offers a point: model 124 `MinRsvPct` and model 802
 //! `SoCRsvMin`.
 
+mod common;
+
+use common::{
+	devices::{battery_config, serve_battery},
+	dispatch::{dispatcher, fill},
+	ledger::MemLedger,
+};
 use flex_bridge::{
-	chain::{ChainError, Direction, Fill, ReportOutcome},
 	clock::Clock,
-	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger},
+	dispatch::{DeviceLink, Dispatch},
 	metering::{self, MINUTE_MS},
-	sim::battery::{self, Battery, BatteryConfig, SocModel},
-	store::Store,
+	sim::battery::{BatteryConfig, SharedBattery, SocModel},
 	sunspec::{
 		client::{ControlProfile, SunSpecDevice},
 		map::{battery as m802, storage as m124},
 	},
 };
-use futures::future::BoxFuture;
-use std::{
-	sync::{Arc, Mutex},
-	time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-struct Chain;
-
-impl Ledger for Chain {
-	fn report(
-		&self,
-		_: u32,
-		_: u32,
-		_: u64,
-		_: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
-		Box::pin(async { Ok(ReportOutcome::Posted) })
-	}
-}
-
-async fn run(soc_model: SocModel, initial_soc: f64) -> (f64, Arc<Mutex<Battery>>, Dispatch) {
+async fn run(soc_model: SocModel, initial_soc: f64) -> (f64, SharedBattery, Dispatch) {
 	// 60x: a market second is 17 ms.
 	let clock = Clock::scaled(Clock::real_now_ms(), 60.0);
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
-	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
-		capacity_wh: 13_500.0,
-		initial_soc_percent: initial_soc,
-		max_power_w: 10_000.0,
+	let config = BatteryConfig {
 		reserve_soc_percent: 0.0,
-		unit_id: 1,
-		serial: "FLOOR".into(),
-		clock,
 		soc_model,
-	})));
+		..battery_config("FLOOR", initial_soc, clock)
+	};
+	let (addr, bat) = serve_battery(config).await;
 	bat.lock().unwrap().set_own_floor(false);
-	tokio::spawn(battery::serve(listener, bat.clone()));
 	let dir = tempfile::tempdir().unwrap();
-	let store = Arc::new(Store::open(&dir.path().join("f.redb")).unwrap());
-	let d = Dispatcher::new(store.clone(), clock, Arc::new(Chain));
+	let d = dispatcher(dir.path(), clock, Arc::new(MemLedger::default()));
 	let device = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_millis(500));
-	let link = DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device)));
+	let link = DeviceLink::modbus(device);
 	tokio::spawn(d.clone().meter(1, link.clone()));
 	let start = metering::minute_of(clock.now_ms()) + MINUTE_MS;
-	let fill = Fill {
-		request: 1,
-		fill: 0,
-		offer: 0,
-		asset: 1,
-		device: String::new(),
-		fsp: String::new(),
-		start_ms: start,
-		end_ms: start + 6 * MINUTE_MS,
-		direction: Direction::Up,
-		power_w: 10_000,
-		energy_wh: 1_000,
-		price: 1,
-		cost: 1,
-		report_deadline_ms: start + 20 * MINUTE_MS,
-	};
+	// 10 kW for 6 minutes, reported within 20 minutes of the start.
+	let fill = fill(1, 1, start, 6, 14 * MINUTE_MS);
 	d.clone().run(Dispatch::new(fill, Some(20.0)), link).await;
 	let soc = {
 		let mut b = bat.lock().unwrap();
 		b.refresh();
 		b.storage.soc_percent()
 	};
-	let done: Dispatch = store.dispatch(1, 0).unwrap().unwrap();
+	let done: Dispatch = d.store.dispatch(1, 0).unwrap().unwrap();
 	(soc, bat, done)
 }
 

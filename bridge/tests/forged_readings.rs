@@ -3,55 +3,40 @@
 //! of a window), stale ones, a register that runs backwards, readings of another
 //! connector, and a charger over-reporting its fill, which is capped at its contract.
 
+mod common;
+
+use common::{
+	dispatch::{dispatcher, fill, metered_charger},
+	ledger::MemLedger,
+	ocpp::{accepted, connect},
+	until,
+};
 use flex_bridge::{
 	anomaly::AnomalyKind,
-	chain::{ChainError, Direction, Fill, ReportOutcome},
+	chain::Fill,
 	clock::Clock,
-	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger},
+	dispatch::{DeviceLink, Dispatch, Dispatcher},
 	metering::{self, MINUTE_MS},
 	metrics::Gauges,
-	ocpp::central::{CentralSystem, ChargerConfig, DischargeMode},
 	store::Store,
 };
-use futures::{future::BoxFuture, SinkExt, StreamExt};
+use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::{
-	collections::{BTreeMap, HashMap},
-	net::SocketAddr,
-	sync::{Arc, Mutex},
-	time::Duration,
-};
-use tokio::{net::TcpListener, sync::mpsc, time::timeout};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+use std::{sync::Arc, time::Duration};
+use tokio::{sync::mpsc, time::timeout};
+use tokio_tungstenite::tungstenite::Message;
 
 /// A market minute per real second.
 const SCALE: f64 = 60.0;
 const ASSET: u32 = 9;
 
-#[derive(Default)]
-struct MemLedger(Mutex<BTreeMap<(u32, u32), u64>>);
-
-impl Ledger for MemLedger {
-	fn report(
-		&self,
-		request: u32,
-		fill: u32,
-		wh: u64,
-		_root: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
-		Box::pin(async move {
-			self.0.lock().unwrap().insert((request, fill), wh);
-			Ok(ReportOutcome::Posted)
-		})
-	}
-}
-
 struct Rig {
-	central: CentralSystem,
+	/// The link to charger `CP`.
+	link: DeviceLink,
 	dispatcher: Dispatcher,
 	ledger: Arc<MemLedger>,
 	clock: Clock,
-	addr: SocketAddr,
+	url: String,
 	_dir: tempfile::TempDir,
 }
 
@@ -69,37 +54,17 @@ impl Rig {
 /// metering behind it.
 async fn rig() -> Rig {
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
-	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
-	let charger = ChargerConfig {
-		id: "CP".into(),
-		connector: 1,
-		password: None,
-		discharge: DischargeMode::NegativeWatts,
-	};
-	let (central, events) = CentralSystem::new(vec![charger], clock, Duration::from_secs(2), 60);
-	tokio::spawn(central.clone().serve(listener));
 	let dir = tempfile::tempdir().unwrap();
 	let ledger = Arc::new(MemLedger::default());
-	let dispatcher = Dispatcher {
-		retry: Duration::from_millis(20),
-		..Dispatcher::new(
-			Arc::new(Store::open(&dir.path().join("b.redb")).unwrap()),
-			clock,
-			ledger.clone(),
-		)
-	};
-	let by_charge_point = HashMap::from([("CP".to_string(), ASSET)]);
-	tokio::spawn(dispatcher.clone().charger_events(events, by_charge_point));
-	Rig { central, dispatcher, ledger, clock, addr, _dir: dir }
+	let dispatcher = dispatcher(dir.path(), clock, ledger.clone());
+	let (link, url) = metered_charger(&dispatcher, "CP", ASSET, Duration::from_secs(2)).await;
+	Rig { link, dispatcher, ledger, clock, url, _dir: dir }
 }
 
 /// A charger under the test's control: it answers every CALL with `Accepted` and sends
 /// whatever frames the test gives it.
-async fn forger(addr: SocketAddr) -> mpsc::Sender<String> {
-	let mut req = format!("ws://{addr}/ocpp/CP").into_client_request().unwrap();
-	req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ocpp1.6"));
-	let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+async fn forger(url: &str) -> mpsc::Sender<String> {
+	let mut ws = connect(&format!("{url}/CP"), true, None).await.unwrap();
 	let (tx, mut rx) = mpsc::channel::<String>(16);
 	tokio::spawn(async move {
 		loop {
@@ -108,8 +73,7 @@ async fn forger(addr: SocketAddr) -> mpsc::Sender<String> {
 				Some(Ok(Message::Text(t))) = ws.next() => {
 					let v: Value = serde_json::from_str(t.as_str()).unwrap();
 					if v[0] == 2 {
-						let answer = json!([3, v[1], {"status": "Accepted"}]).to_string();
-						ws.send(Message::text(answer)).await.unwrap();
+						ws.send(accepted(&v)).await.unwrap();
 					}
 				},
 				else => return,
@@ -133,20 +97,10 @@ fn reading(connector: u32, at_ms: u64, wh: u64) -> String {
 	.to_string()
 }
 
-async fn until(what: impl Fn() -> bool) {
-	timeout(Duration::from_secs(20), async {
-		while !what() {
-			tokio::time::sleep(Duration::from_millis(10)).await;
-		}
-	})
-	.await
-	.expect("condition in time")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_readings_are_refused_counted_and_kept() {
 	let r = rig().await;
-	let cp = forger(r.addr).await;
+	let cp = forger(&r.url).await;
 	// A second into a market minute, so that the readings arrive inside it.
 	let m0 = metering::minute_of(r.clock.now_ms()) + MINUTE_MS;
 	r.clock.sleep_until(m0 + 1_000).await;
@@ -195,13 +149,13 @@ async fn forged_readings_are_refused_counted_and_kept() {
 		assert!(text.contains(&format!("flexbridge_meter_anomalies_total{{kind=\"{kind}\"}} 1\n")));
 	}
 	assert!(text.contains("flexbridge_meter_anomalies_total{kind=\"over_reported\"} 0\n"));
-	assert!(r.central.is_connected("CP"), "the protocol answers stay polite");
+	assert!(r.link.is_connected(), "the protocol answers stay polite");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_over_reporting_charger_is_capped_at_its_contract() {
 	let r = rig().await;
-	let cp = forger(r.addr).await;
+	let cp = forger(&r.url).await;
 	let start = metering::minute_of(r.clock.now_ms()) + 2 * MINUTE_MS;
 	let end = start + 10 * MINUTE_MS;
 	// Contracted 10 kW for 10 minutes (1 667 Wh); the charger claims 500 Wh a minute.
@@ -218,26 +172,11 @@ async fn an_over_reporting_charger_is_capped_at_its_contract() {
 			}
 		});
 	}
-	let fill = Fill {
-		request: 4,
-		fill: 0,
-		offer: 1,
-		asset: ASSET,
-		device: String::new(),
-		fsp: String::new(),
-		start_ms: start,
-		end_ms: end,
-		direction: Direction::Up,
-		power_w: 10_000,
-		energy_wh: 1_667,
-		price: 1,
-		cost: 1,
-		report_deadline_ms: 0,
-	};
-	let link = DeviceLink::Ocpp { central: r.central.clone(), id: "CP".into() };
-	timeout(Duration::from_secs(60), r.dispatcher.clone().run(Dispatch::new(fill, None), link))
-		.await
-		.expect("the fill is reported");
+	// No deadline stored: the default grace.
+	let fill =
+		Fill { offer: 1, energy_wh: 1_667, report_deadline_ms: 0, ..fill(4, ASSET, start, 10, 0) };
+	let run = r.dispatcher.clone().run(Dispatch::new(fill, None), r.link.clone());
+	timeout(Duration::from_secs(60), run).await.expect("the fill is reported");
 
 	let report = r.store().report(4, 0).unwrap().unwrap();
 	// 10 kW × 10 min × 1.02.
@@ -247,7 +186,7 @@ async fn an_over_reporting_charger_is_capped_at_its_contract() {
 		report.anomalies.iter().filter(|a| a.kind == AnomalyKind::OverReported).collect();
 	assert_eq!(over.len(), 1, "{:?}", report.anomalies);
 	assert!(over[0].detail.contains("5000 Wh"), "{}", over[0].detail);
-	assert_eq!(r.ledger.0.lock().unwrap()[&(4, 0)], 1_700, "the chain hears the capped figure");
+	assert_eq!(r.ledger.delivered(4, 0), Some(1_700), "the chain hears the capped figure");
 	assert_eq!(r.count(AnomalyKind::OverReported), 1);
 	let log = r.store().commands(10).unwrap();
 	assert!(log.iter().any(|c| c.command == "power 10000 W" && c.outcome == "ok"), "{log:?}");

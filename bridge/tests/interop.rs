@@ -14,40 +14,29 @@
 //! state-of-charge floor, release) and reports the energy the peer says it exported.
 //! Without `python3` the tests say so and pass.
 
+mod common;
+
+use common::{
+	dispatch::{dispatcher, fill, metered_charger},
+	ledger::MemLedger,
+	process::{spawn, Proc},
+};
 use flex_bridge::{
-	chain::{ChainError, Direction, Fill, ReportOutcome},
 	clock::Clock,
-	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger},
+	dispatch::{DeviceLink, Dispatch, Dispatcher},
 	metering::{self, MINUTE_MS},
-	ocpp::central::{CentralSystem, ChargerConfig, ChargerEvent, DischargeMode},
-	store::Store,
 	sunspec::client::{ControlProfile, SunSpecDevice},
 };
-use futures::future::BoxFuture;
 use serde_json::Value;
 use std::{
 	path::{Path, PathBuf},
-	process::{Child, Command, Stdio},
+	process::{Command, Stdio},
 	sync::Arc,
 	time::{Duration, Instant},
 };
 
 /// Market time at 60x: a market minute a real second.
 const SCALE: f64 = 60.0;
-
-struct Chain;
-
-impl Ledger for Chain {
-	fn report(
-		&self,
-		_: u32,
-		_: u32,
-		_: u64,
-		_: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
-		Box::pin(async { Ok(ReportOutcome::Posted) })
-	}
-}
 
 fn peers_dir() -> PathBuf {
 	Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers")
@@ -93,27 +82,20 @@ fn python() -> Option<PathBuf> {
 	}
 }
 
+/// A peer's process, and the file where it writes its state.
 struct Peer {
-	child: Child,
+	proc: Proc,
 	state: PathBuf,
-	log: PathBuf,
 }
 
 impl Peer {
 	fn spawn(py: &Path, script: &str, args: &[String], dir: &Path) -> Self {
 		let state = dir.join(format!("{script}.json"));
-		let log = dir.join(format!("{script}.log"));
-		let out = std::fs::File::create(&log).unwrap();
-		let child = Command::new(py)
-			.arg(peers_dir().join(script))
-			.args(args)
-			.arg("--state")
-			.arg(&state)
-			.stdout(out.try_clone().unwrap())
-			.stderr(out)
-			.spawn()
-			.unwrap();
-		Self { child, state, log }
+		let mut argv = vec![peers_dir().join(script).display().to_string()];
+		argv.extend(args.iter().cloned());
+		argv.extend(["--state".to_string(), state.display().to_string()]);
+		let proc = spawn(py, &argv, dir.join(format!("{script}.log")));
+		Self { proc, state }
 	}
 
 	fn state(&self) -> Value {
@@ -123,10 +105,6 @@ impl Peer {
 			.unwrap_or(Value::Null)
 	}
 
-	fn log(&self) -> String {
-		std::fs::read_to_string(&self.log).unwrap_or_default()
-	}
-
 	async fn until(&self, what: &str, ok: impl Fn(&Value) -> bool) -> Value {
 		let deadline = Instant::now() + Duration::from_secs(30);
 		loop {
@@ -134,16 +112,13 @@ impl Peer {
 			if ok(&s) {
 				return s;
 			}
-			assert!(Instant::now() < deadline, "peer: {what}\nstate: {s}\nlog:\n{}", self.log());
+			assert!(
+				Instant::now() < deadline,
+				"peer: {what}\nstate: {s}\nlog:\n{}",
+				self.proc.log()
+			);
 			tokio::time::sleep(Duration::from_millis(50)).await;
 		}
-	}
-}
-
-impl Drop for Peer {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
 	}
 }
 
@@ -158,28 +133,41 @@ fn clock_args(clock: &Clock) -> Vec<String> {
 	]
 }
 
-fn fill(asset: u32, start_ms: u64, minutes: u64) -> Fill {
-	let end_ms = start_ms + minutes * MINUTE_MS;
-	Fill {
-		request: asset,
-		fill: 0,
-		offer: 0,
-		asset,
-		device: String::new(),
-		fsp: String::new(),
-		start_ms,
-		end_ms,
-		direction: Direction::Up,
-		power_w: 10_000,
-		energy_wh: 10_000 * minutes / 60,
-		price: 1,
-		cost: 1,
-		report_deadline_ms: end_ms + 10 * MINUTE_MS,
-	}
-}
-
 fn f(v: &Value, key: &str) -> f64 {
 	v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+/// Drives `asset`'s peer through a 5-minute window up at 10 kW, from the next minute
+/// but one, with the owner's floor at `floor_percent`, until the window is reported
+/// (as request `asset`); then waits until the peer's clock is past the window and
+/// returns the peer's state.
+async fn through_a_window(
+	d: &Dispatcher,
+	link: DeviceLink,
+	asset: u32,
+	floor_percent: f64,
+	peer: &Peer,
+) -> Value {
+	let start = metering::minute_of(d.clock.now_ms()) + 2 * MINUTE_MS;
+	let end = start + 5 * MINUTE_MS;
+	let fill = fill(asset, asset, start, 5, 10 * MINUTE_MS);
+	d.clone().run(Dispatch::new(fill, Some(floor_percent)), link).await;
+	peer.until("past the window", |s| s["at_ms"].as_f64().is_some_and(|t| t > end as f64)).await
+}
+
+/// The peer stopped within 0.1 % of the owner's `floor_percent` at `soc_percent`, and
+/// the bridge reported what the peer says it exported, to 2 Wh.
+fn assert_stopped_at_floor(
+	soc_percent: f64,
+	floor_percent: f64,
+	delivered_wh: u64,
+	exported_wh: f64,
+) {
+	assert!(
+		(soc_percent - floor_percent).abs() <= 0.1,
+		"stopped within 0.1 % of the {floor_percent} % floor: {soc_percent}"
+	);
+	assert!((delivered_wh as f64 - exported_wh).abs() <= 2.0, "{delivered_wh} vs {exported_wh}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,27 +175,9 @@ async fn an_ocpp_charge_point_from_the_python_ocpp_library_goes_through_a_window
 	let Some(py) = python() else { return };
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
 	let dir = tempfile::tempdir().unwrap();
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let url = format!("ws://{}/ocpp", listener.local_addr().unwrap());
-	let charger = ChargerConfig {
-		id: "CP-PY".into(),
-		connector: 1,
-		password: None,
-		discharge: DischargeMode::NegativeWatts,
-	};
-	let (central, mut events) =
-		CentralSystem::new(vec![charger], clock, Duration::from_secs(5), 60);
-	tokio::spawn(central.clone().serve(listener));
-	let store = Arc::new(Store::open(&dir.path().join("i.redb")).unwrap());
-	let d = Dispatcher::new(store.clone(), clock, Arc::new(Chain));
-	let metering = d.clone();
-	tokio::spawn(async move {
-		while let Some(e) = events.recv().await {
-			if let ChargerEvent::Meter { sample, .. } = e {
-				metering.charger_sample(5, &sample).await;
-			}
-		}
-	});
+	let d = dispatcher(dir.path(), clock, Arc::new(MemLedger::default()));
+	let store = d.store.clone();
+	let (link, url) = metered_charger(&d, "CP-PY", 5, Duration::from_secs(5)).await;
 	// A 40 kWh car at 31 %, its own reserve 10 %: 400 Wh above the owner's 30 % floor.
 	let mut args = vec!["--url".into(), url, "--id".into(), "CP-PY".into()];
 	args.extend(clock_args(&clock));
@@ -219,14 +189,7 @@ async fn an_ocpp_charge_point_from_the_python_ocpp_library_goes_through_a_window
 	})
 	.await;
 
-	let start = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
-	let end = start + 5 * MINUTE_MS;
-	let link = DeviceLink::Ocpp { central: central.clone(), id: "CP-PY".into() };
-	d.clone().run(Dispatch::new(fill(5, start, 5), Some(30.0)), link).await;
-
-	let s = peer
-		.until("past the window", |s| s["at_ms"].as_f64().is_some_and(|t| t > end as f64))
-		.await;
+	let s = through_a_window(&d, link, 5, 30.0, &peer).await;
 	let report = store.report(5, 0).unwrap().unwrap();
 	let done: Dispatch = store.dispatch(5, 0).unwrap().unwrap();
 	let (soc, exported) = (f(&s, "soc_percent"), f(&s, "exported_wh"));
@@ -235,12 +198,7 @@ async fn an_ocpp_charge_point_from_the_python_ocpp_library_goes_through_a_window
 		report.delivered_wh, s["received"]
 	);
 	assert!(done.stop.is_some(), "stopped at the floor: {done:?}");
-	assert!((soc - 30.0).abs() <= 0.1, "stopped within 0.1 % of the 30 % floor: {soc}");
-	assert!(
-		(report.delivered_wh as f64 - exported).abs() <= 2.0,
-		"{} vs {exported}",
-		report.delivered_wh
-	);
+	assert_stopped_at_floor(soc, 30.0, report.delivered_wh, exported);
 	assert!(report.delivered_wh > 380, "{}", report.delivered_wh);
 	assert_eq!(f(&s, "power_w"), 0.0, "released");
 	assert!(s["received"]["SetChargingProfile"].as_u64() >= Some(1));
@@ -253,7 +211,7 @@ async fn a_sunspec_battery_from_pymodbus_and_pysunspec2_goes_through_a_window() 
 	let Some(py) = python() else { return };
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
 	let dir = tempfile::tempdir().unwrap();
-	let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+	let port = common::free_port();
 	// 13.5 kWh at 21.5 %: 202.5 Wh above the owner's 20 % floor.
 	let mut args = vec!["--port".into(), port.to_string()];
 	args.extend(clock_args(&clock));
@@ -273,31 +231,20 @@ async fn a_sunspec_battery_from_pymodbus_and_pysunspec2_goes_through_a_window() 
 		assert!(scanned["models"].as_array().unwrap().contains(&m.into()), "{scanned}");
 	}
 
-	let store = Arc::new(Store::open(&dir.path().join("s.redb")).unwrap());
-	let d = Dispatcher::new(store.clone(), clock, Arc::new(Chain));
+	let d = dispatcher(dir.path(), clock, Arc::new(MemLedger::default()));
+	let store = d.store.clone();
 	let addr = format!("127.0.0.1:{port}").parse().unwrap();
 	let device = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
-	let link = DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device)));
+	let link = DeviceLink::modbus(device);
 	tokio::spawn(d.clone().meter(6, link.clone()));
-	let start = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
-	let end = start + 5 * MINUTE_MS;
-	d.clone().run(Dispatch::new(fill(6, start, 5), Some(20.0)), link).await;
-
-	let s = peer
-		.until("past the window", |s| s["at_ms"].as_f64().is_some_and(|t| t > end as f64))
-		.await;
+	let s = through_a_window(&d, link, 6, 20.0, &peer).await;
 	let report = store.report(6, 0).unwrap().unwrap();
 	let (soc, exported) = (f(&s, "soc_percent"), f(&s, "exported_wh"));
 	println!(
 		"pymodbus/pysunspec2 peer: delivered {} Wh (peer exported {exported:.1} Wh), stopped at {soc:.3} % SoC, reserve {} %",
 		report.delivered_wh, s["reserve_percent"]
 	);
-	assert!((soc - 20.0).abs() <= 0.1, "stopped within 0.1 % of the 20 % floor: {soc}");
-	assert!(
-		(report.delivered_wh as f64 - exported).abs() <= 2.0,
-		"{} vs {exported}",
-		report.delivered_wh
-	);
+	assert_stopped_at_floor(soc, 20.0, report.delivered_wh, exported);
 	assert!(report.delivered_wh > 190, "{}", report.delivered_wh);
 	assert_eq!(f(&s, "reserve_percent"), 20.0, "the reserve went to MinRsvPct");
 	assert_eq!(f(&s, "setpoint_w"), 0.0, "released");

@@ -3,77 +3,37 @@
 //! discharge in W, A and by DataTransfer, reconnection, and the pilot's car
 //! delivering below its contract because of its state-of-charge floor.
 
+mod common;
+
+use common::{
+	devices::{self, car_config, central, run_charger},
+	ocpp::{accepted, connect, next_json, wait_for, Ws},
+	until,
+};
 use flex_bridge::{
 	clock::Clock,
 	metering::{self, MINUTE_MS},
-	ocpp::central::{CentralSystem, ChargerConfig, ChargerEvent, DischargeMode, OcppError},
+	ocpp::central::{ChargerConfig, ChargerEvent, DischargeMode, OcppError},
 	sim::charger::{ChargerSim, ChargerSimConfig},
 };
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::{net::TcpListener, sync::mpsc::Receiver, time::timeout};
-use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
 
 const SCALE: f64 = 300.0;
 
 fn charger(id: &str, discharge: DischargeMode) -> ChargerConfig {
-	ChargerConfig { id: id.into(), connector: 1, password: None, discharge }
-}
-
-async fn central(
-	chargers: Vec<ChargerConfig>,
-	clock: Clock,
-	call_timeout: Duration,
-) -> (CentralSystem, Receiver<ChargerEvent>, String) {
-	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let url = format!("ws://{}/ocpp", listener.local_addr().unwrap());
-	let (cs, events) = CentralSystem::new(chargers, clock, call_timeout, 60);
-	tokio::spawn(cs.clone().serve(listener));
-	(cs, events, url)
+	ChargerConfig { discharge, ..devices::charger(id) }
 }
 
 fn pilot_car(url: &str, id: &str, clock: Clock) -> ChargerSimConfig {
 	// A 40 kWh car at 47.425 %: 6.97 kWh above the pilot's 30 % floor.
 	ChargerSimConfig {
-		url: url.into(),
-		id: id.into(),
-		password: None,
-		connector: 1,
-		capacity_wh: 40_000.0,
-		initial_soc_percent: 47.425,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 30.0,
-		voltage: 230.0,
 		data_transfer: Some(("org.flexchain".into(), "SetDischargePower".into())),
-		clock,
+		..car_config(url, id, 47.425, 30.0, clock)
 	}
-}
-
-async fn wait_for(
-	events: &mut Receiver<ChargerEvent>,
-	what: impl Fn(&ChargerEvent) -> bool,
-) -> ChargerEvent {
-	timeout(Duration::from_secs(20), async {
-		loop {
-			let e = events.recv().await.expect("events flow");
-			if what(&e) {
-				return e;
-			}
-		}
-	})
-	.await
-	.expect("event in time")
-}
-
-async fn until(what: impl Fn() -> bool) {
-	timeout(Duration::from_secs(20), async {
-		while !what() {
-			tokio::time::sleep(Duration::from_millis(20)).await;
-		}
-	})
-	.await
-	.expect("condition in time")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,8 +45,7 @@ async fn a_down_fill_charges_the_car_and_meters_the_import_register() {
 		Duration::from_secs(5),
 	)
 	.await;
-	let sim = ChargerSim::new(pilot_car(&url, "V2G-DOWN", clock));
-	tokio::spawn(sim.clone().run());
+	let sim = run_charger(pilot_car(&url, "V2G-DOWN", clock));
 	wait_for(&mut events, |e| matches!(e, ChargerEvent::Booted { .. })).await;
 	// Metering configured (interval, aligned and sampled measurands): no call of the
 	// bridge's is in flight when the window starts.
@@ -135,8 +94,7 @@ async fn pilot_car_discharges_to_its_floor_and_delivers_93_percent() {
 		Duration::from_secs(5),
 	)
 	.await;
-	let sim = ChargerSim::new(pilot_car(&url, "V2G-1", clock));
-	tokio::spawn(sim.clone().run());
+	let sim = run_charger(pilot_car(&url, "V2G-1", clock));
 	wait_for(&mut events, |e| matches!(e, ChargerEvent::Booted { .. })).await;
 	until(|| sim.state.lock().unwrap().aligned_interval_s == 60).await;
 
@@ -193,10 +151,7 @@ async fn a_rebooted_charger_gets_its_profile_again_and_other_discharge_modes_wor
 	];
 	let (cs, mut events, url) = central(chargers, clock, Duration::from_secs(5)).await;
 	let sims: Vec<ChargerSim> =
-		["W", "AMPS", "DT"].iter().map(|id| ChargerSim::new(pilot_car(&url, id, clock))).collect();
-	for s in &sims {
-		tokio::spawn(s.clone().run());
-	}
+		["W", "AMPS", "DT"].iter().map(|id| run_charger(pilot_car(&url, id, clock))).collect();
 	until(|| cs.connected().len() == 3).await;
 	for (s, id) in sims.iter().zip(["W", "AMPS", "DT"]) {
 		until(|| s.state.lock().unwrap().aligned_interval_s == 60).await;
@@ -225,32 +180,9 @@ async fn a_rebooted_charger_gets_its_profile_again_and_other_discharge_modes_wor
 	assert!(matches!(cs.set_power("nobody", 1.0).await, Err(OcppError::Unknown(_))));
 }
 
-type Ws =
-	tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
+/// Charge point `id` of the central system at `url`, frame by frame.
 async fn raw(url: &str, id: &str, subprotocol: bool, auth: Option<&str>) -> Result<Ws, String> {
-	let mut req = format!("{url}/{id}").into_client_request().unwrap();
-	if subprotocol {
-		req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ocpp1.6"));
-	}
-	if let Some(a) = auth {
-		req.headers_mut().insert("Authorization", HeaderValue::from_str(a).unwrap());
-	}
-	tokio_tungstenite::connect_async(req).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
-}
-
-async fn next_json(ws: &mut Ws) -> Value {
-	loop {
-		match timeout(Duration::from_secs(5), ws.next())
-			.await
-			.expect("a frame in time")
-			.unwrap()
-			.unwrap()
-		{
-			Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
-			_ => continue,
-		}
-	}
+	connect(&format!("{url}/{id}"), subprotocol, auth).await
 }
 
 /// Reads frames until one answers `id` (the central system may send its own CALLs meanwhile).
@@ -313,7 +245,7 @@ async fn handshake_rules_framing_errors_and_one_call_at_a_time() {
 		timeout(Duration::from_millis(300), ws.next()).await.is_err(),
 		"no second CALL while one is open"
 	);
-	ws.send(Message::text(json!([3, call1[1], {"status": "Accepted"}]).to_string())).await.unwrap();
+	ws.send(accepted(&call1)).await.unwrap();
 	first.await.unwrap().unwrap();
 	let call2 = next_json(&mut ws).await;
 	assert_eq!(call2[2], "TriggerMessage");

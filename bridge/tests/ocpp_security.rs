@@ -3,12 +3,19 @@
 //! oversized frame, a connection flood beyond the cap, a handshake that never
 //! finishes, and a charger sending faster than its message rate.
 
+mod common;
+
+use common::{
+	devices::{self, car_config},
+	ocpp::{accepted, next_json, upgrade_request, wait_for},
+	until,
+};
 use flex_bridge::{
 	clock::Clock,
 	metrics::Metrics,
 	ocpp::{
 		auth,
-		central::{CentralOptions, CentralSystem, ChargerConfig, ChargerEvent, DischargeMode},
+		central::{CentralOptions, CentralSystem, ChargerConfig, ChargerEvent},
 		limits::{Limits, Refusal},
 		tls,
 	},
@@ -20,7 +27,7 @@ use rustls::{
 	pki_types::{pem::PemObject, CertificateDer, ServerName},
 	ClientConfig, RootCertStore,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{
 	net::SocketAddr,
 	path::{Path, PathBuf},
@@ -34,20 +41,12 @@ use tokio::{
 	time::timeout,
 };
 use tokio_rustls::{TlsAcceptor, TlsConnector};
-use tokio_tungstenite::{
-	tungstenite::{client::IntoClientRequest, http::HeaderValue, Message},
-	WebSocketStream,
-};
+use tokio_tungstenite::{tungstenite::Message, WebSocketStream};
 
 const PASSWORD: &str = "correct horse battery staple";
 
 fn charger(id: &str, password: Option<&str>) -> ChargerConfig {
-	ChargerConfig {
-		id: id.into(),
-		connector: 1,
-		password: password.map(String::from),
-		discharge: DischargeMode::NegativeWatts,
-	}
+	ChargerConfig { password: password.map(String::from), ..devices::charger(id) }
 }
 
 struct Central {
@@ -79,17 +78,8 @@ async fn start(chargers: Vec<ChargerConfig>, limits: Limits, tls: Option<TlsAcce
 
 fn car(url: String, id: &str, password: Option<&str>) -> ChargerSimConfig {
 	ChargerSimConfig {
-		url,
-		id: id.into(),
 		password: password.map(String::from),
-		connector: 1,
-		capacity_wh: 40_000.0,
-		initial_soc_percent: 60.0,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 30.0,
-		voltage: 230.0,
-		data_transfer: None,
-		clock: Clock::real(),
+		..car_config(&url, id, 60.0, 30.0, Clock::real())
 	}
 }
 
@@ -119,11 +109,7 @@ async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
 	url: String,
 	auth: Option<&str>,
 ) -> Result<WebSocketStream<S>, String> {
-	let mut req = url.into_client_request().unwrap();
-	req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("ocpp1.6"));
-	if let Some(a) = auth {
-		req.headers_mut().insert("Authorization", HeaderValue::from_str(a).unwrap());
-	}
+	let req = upgrade_request(&url, true, auth);
 	tokio_tungstenite::client_async(req, stream).await.map(|(ws, _)| ws).map_err(|e| e.to_string())
 }
 
@@ -150,38 +136,8 @@ async fn wss(
 	upgrade(stream, format!("wss://127.0.0.1:{}/ocpp/{id}", addr.port()), auth).await
 }
 
-async fn until(what: impl Fn() -> bool) {
-	timeout(Duration::from_secs(20), async {
-		while !what() {
-			tokio::time::sleep(Duration::from_millis(20)).await;
-		}
-	})
-	.await
-	.expect("condition in time")
-}
-
 async fn booted(events: &mut Receiver<ChargerEvent>, who: &str) {
-	timeout(Duration::from_secs(20), async {
-		loop {
-			if let ChargerEvent::Booted { id, .. } = events.recv().await.unwrap() {
-				if id == who {
-					return;
-				}
-			}
-		}
-	})
-	.await
-	.expect("boot in time")
-}
-
-/// The next text frame as JSON.
-async fn next_json<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
-	loop {
-		let frame = timeout(Duration::from_secs(10), ws.next()).await.expect("a frame in time");
-		if let Message::Text(t) = frame.unwrap().unwrap() {
-			return serde_json::from_str(t.as_str()).unwrap();
-		}
-	}
+	wait_for(events, |e| matches!(e, ChargerEvent::Booted { id, .. } if id == who)).await;
 }
 
 /// Reads frames, answering the central system's CALLs with `Accepted`, until one
@@ -193,13 +149,18 @@ async fn answer_to<S: AsyncRead + AsyncWrite + Unpin>(
 	loop {
 		let v = next_json(ws).await;
 		if v[0] == 2 {
-			ws.send(Message::text(json!([3, v[1], {"status": "Accepted"}]).to_string()))
-				.await
-				.unwrap();
+			ws.send(accepted(&v)).await.unwrap();
 		} else if v[1] == id {
 			return v;
 		}
 	}
+}
+
+/// Connects as charger `RAW` over ws:// and checks that a heartbeat is answered.
+async fn heartbeat_answered(addr: SocketAddr) {
+	let mut raw = ws(addr, "RAW", None).await.unwrap();
+	raw.send(Message::text(r#"[2,"hb","Heartbeat",{}]"#)).await.unwrap();
+	assert_eq!(answer_to(&mut raw, "hb").await[0], 3);
 }
 
 /// Waits until the server ends the connection (close frame, error or end of stream).
@@ -300,10 +261,7 @@ async fn a_hijacker_without_credentials_cannot_take_over_a_session() {
 		let v = next_json(&mut second).await;
 		if v[0] == 2 {
 			let action = v[2].clone();
-			second
-				.send(Message::text(json!([3, v[1], {"status": "Accepted"}]).to_string()))
-				.await
-				.unwrap();
+			second.send(accepted(&v)).await.unwrap();
 			if action == "TriggerMessage" {
 				break;
 			}
@@ -329,9 +287,7 @@ async fn an_oversized_frame_closes_the_connection() {
 	until(|| !c.cs.is_connected("RAW")).await;
 	assert_eq!(c.refused(Refusal::Oversized), 1);
 	// The charger can come back with normal frames.
-	let mut again = ws(c.addr, "RAW", None).await.unwrap();
-	again.send(Message::text(r#"[2,"hb","Heartbeat",{}]"#)).await.unwrap();
-	assert_eq!(answer_to(&mut again, "hb").await[0], 3);
+	heartbeat_answered(c.addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,9 +316,7 @@ async fn a_connection_flood_beyond_the_cap_is_turned_away() {
 	}
 	until(|| c.cs.open_connections() == 0).await;
 	assert_eq!(c.refused(Refusal::HandshakeTimeout), 4);
-	let mut raw = ws(c.addr, "RAW", None).await.unwrap();
-	raw.send(Message::text(r#"[2,"hb","Heartbeat",{}]"#)).await.unwrap();
-	assert_eq!(answer_to(&mut raw, "hb").await[0], 3);
+	heartbeat_answered(c.addr).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,122 +6,36 @@
 //! - a chain outage shorter than the settlement grace delays a report, one longer than
 //!   the grace marks it expired, counted and alerted, never silently dropped.
 
+mod common;
+
+use common::{
+	devices::{battery_config, car_config, run_charger, serve_battery},
+	dispatch::{dispatcher, fill, metered_charger},
+	ledger::MemLedger,
+	until,
+};
 use flex_bridge::{
-	chain::{ChainError, Direction, Fill, ReportOutcome},
 	clock::Clock,
-	dispatch::{DeviceLink, Dispatch, Dispatcher, Ledger, Stage},
+	dispatch::{DeviceLink, Dispatch, Stage},
 	metering::{self, MINUTE_MS},
-	ocpp::central::{CentralSystem, ChargerConfig, ChargerEvent, DischargeMode},
-	sim::{
-		battery::{self, Battery, BatteryConfig},
-		charger::{ChargerSim, ChargerSimConfig},
-	},
+	sim::battery::SharedBattery,
 	store::{ReportState, Store},
 	sunspec::client::{ControlProfile, SunSpecDevice},
 };
-use futures::future::BoxFuture;
 use std::{
 	collections::BTreeMap,
-	sync::{atomic::Ordering, Arc, Mutex},
+	sync::{atomic::Ordering, Arc},
 	time::Duration,
 };
-
-/// A chain in memory that can be down until a market time.
-struct FlakyChain {
-	clock: Clock,
-	down_until_ms: Mutex<u64>,
-	reports: Mutex<BTreeMap<(u32, u32), u64>>,
-	attempts: Mutex<u32>,
-}
-
-impl Ledger for FlakyChain {
-	fn report(
-		&self,
-		request: u32,
-		fill: u32,
-		wh: u64,
-		_root: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
-		Box::pin(async move {
-			*self.attempts.lock().unwrap() += 1;
-			if self.clock.now_ms() < *self.down_until_ms.lock().unwrap() {
-				return Err(ChainError::Node("connection refused".into()));
-			}
-			self.reports.lock().unwrap().insert((request, fill), wh);
-			Ok(ReportOutcome::Posted)
-		})
-	}
-}
-
-fn fill(request: u32, asset: u32, start_ms: u64, minutes: u64, grace_ms: u64) -> Fill {
-	let end_ms = start_ms + minutes * MINUTE_MS;
-	Fill {
-		request,
-		fill: 0,
-		offer: 0,
-		asset,
-		device: String::new(),
-		fsp: String::new(),
-		start_ms,
-		end_ms,
-		direction: Direction::Up,
-		power_w: 10_000,
-		energy_wh: 10_000 * minutes / 60,
-		price: 1,
-		cost: 1,
-		report_deadline_ms: end_ms + grace_ms,
-	}
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_charger_offline_at_the_window_end_stops_discharging_there() {
 	let clock = Clock::scaled(Clock::real_now_ms(), 60.0);
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let url = format!("ws://{}/ocpp", listener.local_addr().unwrap());
-	let charger = ChargerConfig {
-		id: "V2G-OFF".into(),
-		connector: 1,
-		password: None,
-		discharge: DischargeMode::NegativeWatts,
-	};
-	let (central, mut events) =
-		CentralSystem::new(vec![charger], clock, Duration::from_secs(2), 60);
-	tokio::spawn(central.clone().serve(listener));
-	let car = ChargerSim::new(ChargerSimConfig {
-		url,
-		id: "V2G-OFF".into(),
-		password: None,
-		connector: 1,
-		capacity_wh: 40_000.0,
-		initial_soc_percent: 80.0,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 10.0,
-		voltage: 230.0,
-		data_transfer: None,
-		clock,
-	});
-	tokio::spawn(car.clone().run());
 	let dir = tempfile::tempdir().unwrap();
-	let store = Arc::new(Store::open(&dir.path().join("o.redb")).unwrap());
-	let ledger = Arc::new(FlakyChain {
-		clock,
-		down_until_ms: Mutex::new(0),
-		reports: Default::default(),
-		attempts: Default::default(),
-	});
-	let d = Dispatcher {
-		retry: Duration::from_millis(20),
-		..Dispatcher::new(store.clone(), clock, ledger)
-	};
-	let metering = d.clone();
-	tokio::spawn(async move {
-		while let Some(e) = events.recv().await {
-			if let ChargerEvent::Meter { sample, .. } = e {
-				metering.charger_sample(4, &sample).await;
-			}
-		}
-	});
-	let link = DeviceLink::Ocpp { central: central.clone(), id: "V2G-OFF".into() };
+	let d = dispatcher(dir.path(), clock, Arc::new(MemLedger::default()));
+	let store = d.store.clone();
+	let (link, url) = metered_charger(&d, "V2G-OFF", 4, Duration::from_secs(2)).await;
+	let car = run_charger(car_config(&url, "V2G-OFF", 80.0, 10.0, clock));
 	let devices = Arc::new(BTreeMap::from([(4, link.clone())]));
 	tokio::spawn(d.clone().retry_releases(devices, Duration::from_millis(50)));
 	let start = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
@@ -147,33 +61,17 @@ async fn a_charger_offline_at_the_window_end_stops_discharging_there() {
 
 	// Back online: the kept release reaches it and is forgotten.
 	car.set_online(true);
-	let until = tokio::time::Instant::now() + Duration::from_secs(20);
-	while !store.pending_releases().unwrap().is_empty() {
-		assert!(tokio::time::Instant::now() < until, "the release reached the charger");
-		tokio::time::sleep(Duration::from_millis(20)).await;
-	}
+	until(|| store.pending_releases().unwrap().is_empty()).await;
 	assert!(car.state.lock().unwrap().received.contains_key("ClearChargingProfile"));
 	job.await.unwrap();
 	let done: Dispatch = store.dispatch(7, 0).unwrap().unwrap();
 	assert_eq!(done.stage, Stage::Done);
 }
 
-async fn battery(clock: Clock) -> (DeviceLink, Arc<Mutex<Battery>>) {
-	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
-	let bat = Arc::new(Mutex::new(Battery::new(BatteryConfig {
-		capacity_wh: 13_500.0,
-		initial_soc_percent: 90.0,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 5.0,
-		unit_id: 1,
-		serial: "O-BAT".into(),
-		clock,
-		soc_model: Default::default(),
-	})));
-	tokio::spawn(battery::serve(listener, bat.clone()));
+async fn battery(clock: Clock) -> (DeviceLink, SharedBattery) {
+	let (addr, bat) = serve_battery(battery_config("O-BAT", 90.0, clock)).await;
 	let device = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_millis(500));
-	(DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device))), bat)
+	(DeviceLink::modbus(device), bat)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,21 +79,13 @@ async fn a_chain_outage_delays_reports_until_the_deadline_then_they_expire_loudl
 	let clock = Clock::scaled(Clock::real_now_ms(), 300.0);
 	let (link_a, _a) = battery(clock).await;
 	let (link_b, _b) = battery(clock).await;
-	let dir = tempfile::tempdir().unwrap();
-	let store = Arc::new(Store::open(&dir.path().join("c.redb")).unwrap());
 	let start = metering::minute_of(clock.now_ms()) + 2 * MINUTE_MS;
 	let end = start + 3 * MINUTE_MS;
 	// The chain is down from now until 8 minutes after the window's end.
-	let ledger = Arc::new(FlakyChain {
-		clock,
-		down_until_ms: Mutex::new(end + 8 * MINUTE_MS),
-		reports: Default::default(),
-		attempts: Default::default(),
-	});
-	let d = Dispatcher {
-		retry: Duration::from_millis(20),
-		..Dispatcher::new(store.clone(), clock, ledger.clone())
-	};
+	let ledger = Arc::new(MemLedger::down_until(clock, end + 8 * MINUTE_MS));
+	let dir = tempfile::tempdir().unwrap();
+	let d = dispatcher(dir.path(), clock, ledger.clone());
+	let store = d.store.clone();
 	tokio::spawn(d.clone().meter(1, link_a.clone()));
 	tokio::spawn(d.clone().meter(2, link_b.clone()));
 	// Fill 1 has a grace of 15 minutes: its report lands after the outage. Fill 2 has
@@ -214,7 +104,7 @@ async fn a_chain_outage_delays_reports_until_the_deadline_then_they_expire_loudl
 	assert_eq!(landed.state, ReportState::Posted);
 	assert!(landed.attempts > 2, "retried through the outage: {}", landed.attempts);
 	assert!(landed.delivered_wh > 400, "{}", landed.delivered_wh);
-	assert_eq!(ledger.reports.lock().unwrap().get(&(1, 0)), Some(&landed.delivered_wh));
+	assert_eq!(ledger.delivered(1, 0), Some(landed.delivered_wh));
 	assert_eq!(expired.state, ReportState::Expired);
 	assert!(expired.attempts > 2, "retried until the deadline: {}", expired.attempts);
 	assert!(clock.now_ms() >= end + 8 * MINUTE_MS);
@@ -224,10 +114,10 @@ async fn a_chain_outage_delays_reports_until_the_deadline_then_they_expire_loudl
 	let stage = |r| store.dispatch::<Dispatch>(r, 0).unwrap().unwrap().stage;
 	assert_eq!((stage(1), stage(2)), (Stage::Done, Stage::Expired));
 	// A restarted bridge leaves the expired fill alone.
-	let calls = *ledger.attempts.lock().unwrap();
+	let calls = ledger.calls();
 	let again: Dispatch = store.dispatch(2, 0).unwrap().unwrap();
 	d.clone().run(again, link_b_placeholder(&store)).await;
-	assert_eq!(*ledger.attempts.lock().unwrap(), calls);
+	assert_eq!(ledger.calls(), calls);
 }
 
 /// A link that is never used (the dispatch it is given is finished).
@@ -238,5 +128,5 @@ fn link_b_placeholder(_: &Store) -> DeviceLink {
 		ControlProfile::Der704,
 		Duration::from_millis(10),
 	);
-	DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device)))
+	DeviceLink::modbus(device)
 }

@@ -3,19 +3,24 @@
 //! pilot's battery delivering below its contract because of its state-of-charge floor,
 //! and devices whose model maps run past the last register.
 
+mod common;
+
+use common::{
+	devices::{battery_config, serve_battery},
+	dispatch::dispatcher,
+	ledger::MemLedger,
+};
 use flex_bridge::{
-	chain::{ChainError, ReportOutcome},
 	clock::Clock,
-	dispatch::{DeviceLink, Dispatcher, Ledger},
+	dispatch::DeviceLink,
 	metering::{self, Register, Sample, MINUTE_MS},
-	sim::battery::{self, Battery, BatteryConfig, SharedBattery, SocModel},
+	sim::battery::{self, Battery, BatteryConfig, SocModel},
 	store::Store,
 	sunspec::{
 		client::{ControlProfile, DeviceError, MapError, SunSpecDevice},
 		map,
 	},
 };
-use futures::future::BoxFuture;
 use std::{
 	collections::HashMap,
 	future::{ready, Ready},
@@ -34,24 +39,7 @@ const SCALE: f64 = 300.0;
 
 fn pilot_battery(clock: Clock) -> BatteryConfig {
 	// 13.5 kWh at 73.4 %: 7.209 kWh above the pilot's 20 % floor.
-	BatteryConfig {
-		capacity_wh: 13_500.0,
-		initial_soc_percent: 73.4,
-		max_power_w: 10_000.0,
-		reserve_soc_percent: 5.0,
-		unit_id: 1,
-		serial: "PILOT-BAT".into(),
-		clock,
-		soc_model: Default::default(),
-	}
-}
-
-async fn start(config: BatteryConfig) -> (SocketAddr, SharedBattery) {
-	let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-	let addr = listener.local_addr().unwrap();
-	let battery = Arc::new(Mutex::new(Battery::new(config)));
-	tokio::spawn(battery::serve(listener, battery.clone()));
-	(addr, battery)
+	battery_config("PILOT-BAT", 73.4, clock)
 }
 
 async fn sample(dev: &mut SunSpecDevice, at_ms: u64) -> Sample {
@@ -68,7 +56,7 @@ async fn sample(dev: &mut SunSpecDevice, at_ms: u64) -> Sample {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pilot_battery_stops_at_its_floor_and_delivers_96_percent() {
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
-	let (addr, battery) = start(pilot_battery(clock)).await;
+	let (addr, battery) = serve_battery(pilot_battery(clock)).await;
 	let dir = tempfile::tempdir().unwrap();
 	let store = Store::open(&dir.path().join("bridge.redb")).unwrap();
 	let mut dev = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
@@ -117,7 +105,7 @@ async fn pilot_battery_stops_at_its_floor_and_delivers_96_percent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_controls_reversion_and_device_exceptions() {
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
-	let (addr, battery) = start(pilot_battery(clock)).await;
+	let (addr, battery) = serve_battery(pilot_battery(clock)).await;
 	let mut dev = SunSpecDevice::new(addr, 1, ControlProfile::Storage124, Duration::from_secs(2));
 	dev.set_power(5_000.0, 60).await.unwrap();
 	assert_eq!(battery.lock().unwrap().storage.setpoint_w, 5_000.0);
@@ -162,7 +150,7 @@ async fn the_client_reconnects_with_backoff() {
 async fn state_of_charge_from_the_battery_base_model_802() {
 	let clock = Clock::scaled(Clock::real_now_ms(), SCALE);
 	let config = BatteryConfig { soc_model: SocModel::Battery802, ..pilot_battery(clock) };
-	let (addr, battery) = start(config).await;
+	let (addr, battery) = serve_battery(config).await;
 	let mut dev = SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
 	let models = dev.discover().await.unwrap();
 	assert_eq!(models.0.keys().copied().collect::<Vec<_>>(), vec![1, 124, 701, 704, 802]);
@@ -224,20 +212,6 @@ async fn hostile(headers: &[(u16, u16, u16)]) -> SocketAddr {
 	addr
 }
 
-struct NoChain;
-
-impl Ledger for NoChain {
-	fn report(
-		&self,
-		_: u32,
-		_: u32,
-		_: u64,
-		_: [u8; 32],
-	) -> BoxFuture<'_, Result<ReportOutcome, ChainError>> {
-		Box::pin(async { Ok(ReportOutcome::Posted) })
-	}
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_map_running_past_the_last_register_is_an_error_of_that_device() {
 	let device = |addr| SunSpecDevice::new(addr, 1, ControlProfile::Der704, Duration::from_secs(2));
@@ -272,15 +246,8 @@ async fn a_model_map_running_past_the_last_register_is_an_error_of_that_device()
 	// The meter task of such a device keeps running and counts the failed readings.
 	let clock = Clock::scaled(Clock::real_now_ms(), 120.0);
 	let dir = tempfile::tempdir().unwrap();
-	let d = Dispatcher {
-		retry: Duration::from_millis(20),
-		..Dispatcher::new(
-			Arc::new(Store::open(&dir.path().join("b.redb")).unwrap()),
-			clock,
-			Arc::new(NoChain),
-		)
-	};
-	let link = DeviceLink::Modbus(Arc::new(tokio::sync::Mutex::new(device(short))));
+	let d = dispatcher(dir.path(), clock, Arc::new(MemLedger::default()));
+	let link = DeviceLink::modbus(device(short));
 	let task = tokio::spawn(d.clone().meter(1, link));
 	clock.sleep_until(clock.now_ms() + 3 * MINUTE_MS + 10_000).await;
 	assert!(!task.is_finished(), "the meter task did not die");

@@ -1,4 +1,5 @@
-//! Chain specifications: `dev` and `local`, built from the runtime's presets.
+//! Chain specifications: `dev` and `local`, built from the runtime's presets, and a
+//! network of real parties from its file ([`crate::network`]).
 
 use flexchain_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
 use sc_service::{ChainType, Properties};
@@ -6,7 +7,8 @@ use sc_service::{ChainType, Properties};
 /// A chain specification of this node.
 pub type ChainSpec = sc_service::GenericChainSpec;
 
-fn properties() -> Properties {
+/// The chain's token and address format, for wallets.
+pub(crate) fn properties() -> Properties {
 	let mut p = Properties::new();
 	p.insert("tokenSymbol".into(), TOKEN_SYMBOL.into());
 	p.insert("tokenDecimals".into(), TOKEN_DECIMALS.into());
@@ -14,13 +16,15 @@ fn properties() -> Properties {
 	p
 }
 
-fn wasm() -> Result<&'static [u8], String> {
+/// The runtime built into the node.
+pub(crate) fn wasm() -> Result<&'static [u8], String> {
 	WASM_BINARY.ok_or_else(|| {
 		"the node was built without the WASM runtime (SKIP_WASM_BUILD was set)".to_string()
 	})
 }
 
-/// One validator, sudo and the pilot's cast (preset `development`).
+/// One validator (Alice) and the pilot's cast, development keys only (preset
+/// `development`).
 pub fn development_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name("Flexchain Development")
@@ -31,7 +35,7 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
-/// Three validators and no sudo (preset `local_testnet`).
+/// Three validators of development keys (preset `local_testnet`).
 pub fn local_chain_spec() -> Result<ChainSpec, String> {
 	Ok(ChainSpec::builder(wasm()?, None)
 		.with_name("Flexchain Local Testnet")

@@ -23,6 +23,10 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Key(sc_cli::KeySubcommand),
 
+	/// Sign a message with a secret key: a validator's proof that it holds its session
+	/// keys (`session.setKeys`), made offline by `scripts/validator-keys.sh`.
+	Sign(sc_cli::SignCmd),
+
 	/// Build a chain specification (deprecated in favour of `export-chain-spec`).
 	BuildSpec(sc_cli::BuildSpecCmd),
 

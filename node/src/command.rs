@@ -37,7 +37,13 @@ impl SubstrateCli for Cli {
 	fn load_spec(&self, id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 		Ok(match id {
 			"dev" => Box::new(chain_spec::development_chain_spec()?),
-			"" | "local" => Box::new(chain_spec::local_chain_spec()?),
+			"local" => Box::new(chain_spec::local_chain_spec()?),
+			"" => return Err(NO_CHAIN.into()),
+			path if path.ends_with(".toml") => Box::new(
+				crate::network::Network::load(path)
+					.and_then(|n| n.chain_spec())
+					.map_err(|e| format!("network file: {e}"))?,
+			),
 			path => {
 				let path = std::path::PathBuf::from(path);
 				Box::new(
@@ -48,6 +54,13 @@ impl SubstrateCli for Cli {
 		})
 	}
 }
+
+/// What a node started without a chain is told: it does not guess one whose keys are
+/// public.
+pub const NO_CHAIN: &str = "no chain given: --dev for a development chain (one validator, \
+	development keys), --chain local for a local test network of development keys, or \
+	--chain <network>.toml (the parties' file, see network/example.toml) or --chain \
+	<spec>.json (the raw chain spec the parties share) for a network of real parties";
 
 /// An error as one line, whatever its source chain looks like.
 pub fn one_line(e: &sc_cli::Error) -> String {
@@ -92,6 +105,13 @@ fn claim_rpc_ports(config: &mut sc_service::Configuration) -> sc_cli::Result<()>
 	Ok(())
 }
 
+/// Whether `key generate-node-key` was asked to write under a base path (its fields
+/// are private, the arguments are not).
+fn node_key_goes_to_a_base_path() -> bool {
+	std::env::args()
+		.any(|a| a == "--base-path" || a.starts_with("--base-path=") || a == "--default-base-path")
+}
+
 /// Parses the command line and runs what it asks for.
 pub fn run() -> sc_cli::Result<()> {
 	let cli = parse();
@@ -102,7 +122,15 @@ pub fn run() -> sc_cli::Result<()> {
 	));
 
 	match &cli.subcommand {
+		Some(Subcommand::Key(sc_cli::KeySubcommand::GenerateNodeKey(cmd)))
+			if cmd.chain.is_none() && !node_key_goes_to_a_base_path() =>
+		{
+			// A key written to `--file` or stdout belongs to no chain (there is no default
+			// chain to take the id of); one under a base path still needs `--chain`.
+			cmd.run("", &Cli::executable_name())
+		},
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
+		Some(Subcommand::Sign(cmd)) => cmd.run(),
 		#[allow(deprecated)]
 		Some(Subcommand::BuildSpec(cmd)) => {
 			let runner = cli.create_runner(cmd)?;

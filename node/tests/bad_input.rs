@@ -68,3 +68,45 @@ fn export_chain_spec_carries_our_token() {
 	assert_eq!(spec["properties"]["tokenSymbol"], "FLEX");
 	assert_eq!(spec["properties"]["ss58Format"], 7171);
 }
+
+#[test]
+fn a_node_without_a_chain_names_the_choices_instead_of_guessing() {
+	let dir = temp_dir("no-chain");
+	let (status, stderr) = run_to_exit(&["--tmp"], &dir);
+	assert_eq!(status.code(), Some(1));
+	assert_one_line_error(&stderr, "no chain given: --dev for a development chain");
+	assert!(stderr.contains("--chain <network>.toml"), "{stderr}");
+}
+
+#[test]
+fn a_network_file_with_a_bad_key_is_refused_naming_the_validator() {
+	let dir = temp_dir("bad-network");
+	let example =
+		std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../network/example.toml"))
+			.unwrap();
+	let broken = example.replacen("aura = \"", "aura = \"x", 1);
+	std::fs::write(dir.join("net.toml"), broken).unwrap();
+	let (status, stderr) = run_to_exit(&["build-spec", "--chain", "net.toml"], &dir);
+	assert_eq!(status.code(), Some(1));
+	assert_one_line_error(&stderr, "validator `OEDAS (the DSO)`: aura");
+}
+
+#[test]
+fn the_example_network_builds_a_raw_spec_without_sudo_or_development_keys() {
+	let out = std::process::Command::new(NODE)
+		.args([
+			"build-spec",
+			"--chain",
+			concat!(env!("CARGO_MANIFEST_DIR"), "/../network/example.toml"),
+		])
+		.output()
+		.unwrap();
+	assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+	let spec: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+	assert_eq!(spec["chainType"], "Live");
+	let patch = &spec["genesis"]["runtimeGenesis"]["patch"];
+	assert_eq!(patch["validatorSet"]["validators"].as_array().unwrap().len(), 4);
+	assert!(patch.get("sudo").is_none());
+	// Alice's address (generic format) appears nowhere.
+	assert!(!out.stdout.windows(10).any(|w| w == b"5GrwvaEF5z"), "a development key in the spec");
+}

@@ -201,7 +201,6 @@ impl_runtime_apis! {
 		}
 	}
 
-	#[api_version(2)]
 	impl pallet_flex_market::runtime_api::FlexMarketApi<Block, AccountId, Balance> for Runtime {
 		fn open_requests(location: LocationId) -> Vec<(RequestId, Request<AccountId, Balance>)> {
 			FlexMarket::open_requests(location)
@@ -221,6 +220,14 @@ impl_runtime_apis! {
 
 		fn market_now() -> pallet_flex_market::Moment {
 			FlexMarket::now()
+		}
+
+		fn eligible_offers_page(
+			request: RequestId,
+			after: Option<pallet_flex_market::views::OfferCursor<Balance>>,
+			limit: u32,
+		) -> Vec<(OfferId, Offer<AccountId, Balance>)> {
+			FlexMarket::eligible_offers_page(request, after, limit)
 		}
 	}
 

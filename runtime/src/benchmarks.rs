@@ -8,6 +8,6 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_preimage, Preimage]
 	[pallet_whitelist, Whitelist]
 	[pallet_timestamp, Timestamp]
-	[pallet_sudo, Sudo]
+	[pallet_validator_set, ValidatorSet]
 	[pallet_flex_market, FlexMarket]
 );

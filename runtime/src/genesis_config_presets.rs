@@ -1,11 +1,13 @@
-//! Genesis presets: `development` (one validator, sudo, the pilot's cast ready) and
-//! `local_testnet` (three validators run by a DSO, an aggregator and a regulator;
-//! no sudo). Both have the same council (Alice, Bob, Charlie) and technical
-//! committee (Dave, Eve, Ferdie), so governance works the same on either.
+//! Genesis presets: `development` (one validator, the pilot's cast ready) and
+//! `local_testnet` (three validators run by a DSO, an aggregator and a regulator).
+//! Neither has a sudo key: the runtime has no sudo pallet. Both have the same council
+//! (Alice, Bob, Charlie) and technical committee (Dave, Eve, Ferdie), so governance
+//! works the same on either. A network of real parties takes its genesis from a file
+//! the parties agree on (the node's `--chain <network>.toml`), not from a preset.
 
 use crate::{
-	AccountId, BalancesConfig, CouncilConfig, RuntimeGenesisConfig, SudoConfig,
-	TechnicalCommitteeConfig, UNIT,
+	AccountId, BalancesConfig, CouncilConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys,
+	TechnicalCommitteeConfig, ValidatorSetConfig, UNIT,
 };
 use alloc::{vec, vec::Vec};
 use frame_support::build_struct_json_patch;
@@ -28,8 +30,8 @@ pub mod roles {
 	pub const V2G_FSP: Sr25519Keyring = Sr25519Keyring::Charlie;
 	/// The DSO's metering oracle (the bridge's key).
 	pub const ORACLE: Sr25519Keyring = Sr25519Keyring::Eve;
-	/// Validator and sudo key of the development chain.
-	pub const ROOT: Sr25519Keyring = Sr25519Keyring::Alice;
+	/// Validator of the development chain.
+	pub const VALIDATOR: Sr25519Keyring = Sr25519Keyring::Alice;
 	/// The council: the DSO's, an aggregator's and the regulator's representatives.
 	pub const COUNCIL: [Sr25519Keyring; 3] =
 		[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie];
@@ -39,28 +41,30 @@ pub mod roles {
 	/// The off-chain solver's key on a development chain, `//Alice//flex` (sr25519):
 	/// the node puts it in its keystore on `--dev`, so the worker does not share
 	/// Alice's nonce. Endowed so that it can pay for its solutions.
-	pub const DEV_SOLVER: [u8; 32] = [
-		0xb0, 0x66, 0xbf, 0x95, 0xb4, 0x34, 0x60, 0x8e, 0xc5, 0xff, 0xdc, 0x62, 0x66, 0xf2, 0xbc,
-		0x5d, 0xe9, 0x06, 0x4a, 0x69, 0xce, 0x31, 0xa9, 0xaf, 0x3d, 0xf2, 0x7e, 0x6a, 0x5b, 0x0d,
-		0x0c, 0x65,
-	];
+	pub const DEV_SOLVER: [u8; 32] = DEV_SOLVER_KEY;
 	/// The pilot's LV transformer area.
 	pub const PILOT_LOCATION: LocationId = 1;
 	/// Its name.
 	pub const PILOT_LOCATION_NAME: &str = "Eskisehir";
 }
 
+/// `//Alice//flex`'s public key (checked against the derivation in the tests).
+const DEV_SOLVER_KEY: [u8; 32] = [
+	0xb0, 0x66, 0xbf, 0x95, 0xb4, 0x34, 0x60, 0x8e, 0xc5, 0xff, 0xdc, 0x62, 0x66, 0xf2, 0xbc, 0x5d,
+	0xe9, 0x06, 0x4a, 0x69, 0xce, 0x31, 0xa9, 0xaf, 0x3d, 0xf2, 0x7e, 0x6a, 0x5b, 0x0d, 0x0c, 0x65,
+];
+
 /// What every endowed account starts with.
 pub const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
-fn authority(k: (Sr25519Keyring, Ed25519Keyring)) -> (AuraId, GrandpaId) {
-	(k.0.public().into(), k.1.public().into())
+/// A validator from the keyring: its account, Aura and GRANDPA keys.
+fn validator(k: (Sr25519Keyring, Ed25519Keyring)) -> (AccountId, AuraId, GrandpaId) {
+	(k.0.to_account_id(), k.0.public().into(), k.1.public().into())
 }
 
 struct Genesis {
-	authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, AuraId, GrandpaId)>,
 	endowed: Vec<AccountId>,
-	sudo: Option<AccountId>,
 	dso: AccountId,
 	oracles: Vec<AccountId>,
 	fsps: Vec<AccountId>,
@@ -68,17 +72,21 @@ struct Genesis {
 
 fn genesis(g: Genesis) -> Value {
 	let location = (roles::PILOT_LOCATION, roles::PILOT_LOCATION_NAME.as_bytes().to_vec());
+	let keys = g
+		.validators
+		.iter()
+		.map(|(a, aura, grandpa)| {
+			(a.clone(), a.clone(), SessionKeys { aura: aura.clone(), grandpa: grandpa.clone() })
+		})
+		.collect::<Vec<_>>();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
 			balances: g.endowed.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
 		},
-		aura: pallet_aura::GenesisConfig {
-			authorities: g.authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+		validator_set: ValidatorSetConfig {
+			validators: g.validators.iter().map(|v| v.0.clone()).collect::<Vec<_>>(),
 		},
-		grandpa: pallet_grandpa::GenesisConfig {
-			authorities: g.authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
-		},
-		sudo: SudoConfig { key: g.sudo },
+		session: SessionConfig { keys },
 		council: CouncilConfig {
 			members: roles::COUNCIL.iter().map(|k| k.to_account_id()).collect::<Vec<_>>(),
 		},
@@ -95,39 +103,40 @@ fn genesis(g: Genesis) -> Value {
 	})
 }
 
-/// The development chain: Alice validates and holds sudo; Dave is the DSO of
-/// Eskisehir with Eve as its metering oracle; Bob (battery) and Charlie (V2G
-/// charger) are registered FSPs.
+/// The keyring's accounts but `One` and `Two`, each with the endowment.
+fn keyring_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::iter()
+		.filter(|k| k != &Sr25519Keyring::One && k != &Sr25519Keyring::Two)
+		.map(|k| k.to_account_id())
+		.collect()
+}
+
+/// The development chain: Alice validates; Dave is the DSO of Eskisehir with Eve as
+/// its metering oracle; Bob (battery) and Charlie (V2G charger) are registered FSPs.
+/// Governance is the council's, as on any other chain.
 pub fn development_config_genesis() -> Value {
 	genesis(Genesis {
-		authorities: vec![authority((Sr25519Keyring::Alice, Ed25519Keyring::Alice))],
-		endowed: Sr25519Keyring::iter()
-			.filter(|k| k != &Sr25519Keyring::One && k != &Sr25519Keyring::Two)
-			.map(|k| k.to_account_id())
+		validators: vec![validator((Sr25519Keyring::Alice, Ed25519Keyring::Alice))],
+		endowed: keyring_accounts()
+			.into_iter()
 			.chain([AccountId::from(roles::DEV_SOLVER)])
 			.collect(),
-		sudo: Some(roles::ROOT.to_account_id()),
 		dso: roles::DSO.to_account_id(),
 		oracles: vec![roles::ORACLE.to_account_id()],
 		fsps: vec![roles::BATTERY_FSP.to_account_id(), roles::V2G_FSP.to_account_id()],
 	})
 }
 
-/// A local test network without sudo: Alice (the DSO), Bob (an aggregator) and
-/// Charlie (the regulator) validate; Ferdie is the DSO's metering oracle and Bob
-/// a registered FSP.
+/// A local test network: Alice (the DSO), Bob (an aggregator) and Charlie (the
+/// regulator) validate; Ferdie is the DSO's metering oracle and Bob a registered FSP.
 pub fn local_config_genesis() -> Value {
 	genesis(Genesis {
-		authorities: vec![
-			authority((Sr25519Keyring::Alice, Ed25519Keyring::Alice)),
-			authority((Sr25519Keyring::Bob, Ed25519Keyring::Bob)),
-			authority((Sr25519Keyring::Charlie, Ed25519Keyring::Charlie)),
+		validators: vec![
+			validator((Sr25519Keyring::Alice, Ed25519Keyring::Alice)),
+			validator((Sr25519Keyring::Bob, Ed25519Keyring::Bob)),
+			validator((Sr25519Keyring::Charlie, Ed25519Keyring::Charlie)),
 		],
-		endowed: Sr25519Keyring::iter()
-			.filter(|k| k != &Sr25519Keyring::One && k != &Sr25519Keyring::Two)
-			.map(|k| k.to_account_id())
-			.collect(),
-		sudo: None,
+		endowed: keyring_accounts(),
 		dso: Sr25519Keyring::Alice.to_account_id(),
 		oracles: vec![Sr25519Keyring::Ferdie.to_account_id()],
 		fsps: vec![Sr25519Keyring::Bob.to_account_id()],
@@ -205,7 +214,7 @@ pub(crate) mod tests {
 	}
 
 	#[test]
-	fn development_has_the_pilot_cast_and_sudo() {
+	fn development_has_the_pilot_cast_and_no_sudo() {
 		build("development").execute_with(|| {
 			use pallet_flex_market::{Dsos, Fsps, Locations};
 			let dso = Dsos::<Runtime>::get(roles::DSO.to_account_id()).expect("DSO registered");
@@ -215,8 +224,15 @@ pub(crate) mod tests {
 			assert_eq!(location.name.into_inner(), b"Eskisehir".to_vec());
 			assert!(Fsps::<Runtime>::contains_key(roles::BATTERY_FSP.to_account_id()));
 			assert!(Fsps::<Runtime>::contains_key(roles::V2G_FSP.to_account_id()));
-			assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(roles::ROOT.to_account_id()));
 			assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 1);
+			assert_eq!(
+				pallet_validator_set::Validators::<Runtime>::get().into_inner(),
+				vec![roles::VALIDATOR.to_account_id()]
+			);
+			assert_eq!(
+				pallet_session::Validators::<Runtime>::get(),
+				vec![roles::VALIDATOR.to_account_id()]
+			);
 			for who in [roles::DSO, roles::BATTERY_FSP, roles::V2G_FSP, roles::ORACLE] {
 				assert_eq!(System::account(who.to_account_id()).data.free, ENDOWMENT);
 			}
@@ -234,11 +250,11 @@ pub(crate) mod tests {
 	}
 
 	#[test]
-	fn local_testnet_has_three_validators_and_no_sudo() {
+	fn local_testnet_has_three_validators() {
 		build("local_testnet").execute_with(|| {
 			assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 3);
 			assert_eq!(pallet_grandpa::Authorities::<Runtime>::get().len(), 3);
-			assert_eq!(pallet_sudo::Key::<Runtime>::get(), None);
+			assert_eq!(pallet_validator_set::Validators::<Runtime>::get().len(), 3);
 			let members = |keys: [Sr25519Keyring; 3]| {
 				let mut accounts = keys.iter().map(|k| k.to_account_id()).collect::<Vec<_>>();
 				accounts.sort();

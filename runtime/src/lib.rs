@@ -16,6 +16,7 @@ pub mod apis;
 mod benchmarks;
 pub mod configs;
 pub mod genesis_config_presets;
+pub mod migrations;
 pub mod weights;
 
 use alloc::vec::Vec;
@@ -62,7 +63,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("flexchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("flexchain-node"),
 	authoring_version: 1,
-	spec_version: 103,
+	spec_version: 104,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -140,7 +141,19 @@ type Migrations = (
 	pallet_flex_market::migrations::v2::MigrateV1ToV2<Runtime>,
 	pallet_flex_market::migrations::v3::MigrateV2ToV3<Runtime>,
 	pallet_flex_market::migrations::v4::MigrateV3ToV4<Runtime>,
+	// Spec 104 has no sudo pallet: its storage goes.
+	frame_support::migrations::RemovePallet<
+		SudoPalletName,
+		<Runtime as frame_system::Config>::DbWeight,
+	>,
+	// Spec 104 has a governed validator set: seeded from the authorities it had.
+	migrations::SeedValidatorSet,
 );
+
+frame_support::parameter_types! {
+	/// The storage prefix of the removed `pallet-sudo`.
+	pub const SudoPalletName: &'static str = "Sudo";
+}
 
 /// Dispatches calls to the pallets.
 pub type Executive = frame_executive::Executive<
@@ -187,8 +200,14 @@ mod runtime {
 	#[runtime::pallet_index(5)]
 	pub type TransactionPayment = pallet_transaction_payment;
 
-	#[runtime::pallet_index(6)]
-	pub type Sudo = pallet_sudo;
+	// Index 6 was pallet-sudo until spec 104: no sudo on any chain.
+
+	// The validator set before the session: its genesis feeds the session's.
+	#[runtime::pallet_index(7)]
+	pub type ValidatorSet = pallet_validator_set;
+
+	#[runtime::pallet_index(8)]
+	pub type Session = pallet_session;
 
 	#[runtime::pallet_index(10)]
 	pub type Council = pallet_collective<Instance1>;

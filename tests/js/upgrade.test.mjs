@@ -5,8 +5,8 @@
 // runtime of an earlier release (runtime/fixtures, spec 101, market storage
 // version 2). The market is filled and one request is settled; governance
 // refuses an upgrade, then passes one with `scripts/governance/upgrade.mjs` to
-// the runtime just built (spec 103, storage version 4, through the migrations
-// 2 -> 3 -> 4), and the test checks the new version, the migrations, every market
+// the runtime just built (spec 104: market storage version 4 through the
+// migrations 2 -> 3 -> 4, and no sudo pallet), and the test checks the new version, the migrations, every market
 // record, and that the open request is matched and settled on the new runtime.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,7 +27,7 @@ const nodeBin = process.env.FLEXCHAIN_NODE ?? `${target}/release/flexchain-node`
 const newWasm = `${target}/release/wbuild/flexchain-runtime/flexchain_runtime.compact.compressed.wasm`;
 const oldWasm = join(repo, 'runtime', 'fixtures', 'flexchain_runtime-101.compact.compressed.wasm');
 const OLD_SPEC = 101;
-const NEW_SPEC = 103;
+const NEW_SPEC = 104;
 /// Market minutes per real second at the clock scale the test sets (120).
 const SCALE = 120;
 const MIN = 60_000;
@@ -56,8 +56,13 @@ before(async () => {
   const spec = JSON.parse(stdout);
   const genesis = spec.genesis.runtimeGenesis;
   genesis.code = `0x${readFileSync(oldWasm).toString('hex')}`;
-  genesis.patch.aura.authorities = genesis.patch.aura.authorities.slice(0, 1);
-  genesis.patch.grandpa.authorities = genesis.patch.grandpa.authorities.slice(0, 1);
+  // Spec 101 had no session pallet: its genesis names Aura's and GRANDPA's authorities
+  // directly. Alice's keys, as the new preset's session keys give them.
+  const [, , alice] = genesis.patch.session.keys[0];
+  delete genesis.patch.session;
+  delete genesis.patch.validatorSet;
+  genesis.patch.aura = { authorities: [alice.aura] };
+  genesis.patch.grandpa = { authorities: [[alice.grandpa, 1]] };
   writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
 
   const [rpc, p2p] = [await freePort(), await freePort()];
@@ -292,6 +297,17 @@ test('governance refuses, then passes, a runtime upgrade that keeps every market
   await api.disconnect();
   api = await connect(url);
   assert.deepEqual(await runtimeVersion(api), { specName: 'flexchain', specVersion: NEW_SPEC });
+  // No sudo pallet any more, and its storage is gone.
+  assert.equal(api.tx.sudo, undefined);
+  const sudoPrefix = '0x5c0d1176a568c1f92944340dbfed9e9c';
+  assert.equal((await api.rpc.state.getKeysPaged(sudoPrefix, 10, null, nextHash)).length, 0, 'Sudo storage removed');
+
+  // The validator set, seeded from the authorities spec 101 had (Alice): in the
+  // governed set, in the session with her keys, so that governance adds to it.
+  const alice = k.Alice.address;
+  assert.deepEqual((await api.query.validatorSet.validators.at(nextHash)).map(String), [alice]);
+  assert.deepEqual((await api.query.session.validators.at(nextHash)).map(String), [alice]);
+  assert.ok((await api.query.session.nextKeys.at(nextHash, alice)).isSome, 'Alice\'s session keys');
 
   // The migrations: storage version 4, the parameters kept, no price cap, the
   // default horizon of 7 days.
@@ -344,4 +360,17 @@ test('governance refuses, then passes, a runtime upgrade that keeps every market
   assert.deepEqual(delivered, [7_210, 6_970]);
   const paid = fills.reduce((sum, f) => sum + f.outcome.unwrap().paid.toBigInt(), 0n);
   assert.equal(paid, (14_180n * cents(10)) / 1_000n);
+
+  // Sessions rotated on the new runtime with Alice still validating and finalizing.
+  const session0 = (await api.query.session.currentIndex.at(nextHash)).toNumber();
+  const deadline = Date.now() + 180_000;
+  while ((await api.query.session.currentIndex()).toNumber() < session0 + 2) {
+    assert.ok(Date.now() < deadline, 'two sessions rotated within 3 minutes');
+    await sleep(2_000);
+  }
+  assert.deepEqual((await api.query.session.validators()).map(String), [alice]);
+  // GRANDPA's set changed with the sessions (same key, new set id): finality follows.
+  const head = (await api.rpc.chain.getHeader()).number.toNumber();
+  await until('finality past the two rotations', async () =>
+    (await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber() >= head || undefined, 60_000);
 });

@@ -2,10 +2,8 @@
 //! bounded handshake, a bounded number of connections, bounded frames and messages, a
 //! per-connection message rate, and a session that goes quiet is dropped.
 
-use std::{
-	sync::atomic::{AtomicU64, Ordering},
-	time::Duration,
-};
+use crate::metrics::{Counters, Label};
+use std::{sync::atomic::AtomicU64, time::Duration};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -122,9 +120,9 @@ pub enum Refusal {
 	Idle,
 }
 
-impl Refusal {
+impl Label for Refusal {
 	/// Every reason, in the order `/metrics` lists them.
-	pub const ALL: [Refusal; 10] = [
+	const ALL: &'static [Self] = &[
 		Refusal::Capacity,
 		Refusal::HandshakeTimeout,
 		Refusal::Tls,
@@ -138,7 +136,7 @@ impl Refusal {
 	];
 
 	/// The reason's label in `/metrics`.
-	pub fn name(self) -> &'static str {
+	fn name(self) -> &'static str {
 		match self {
 			Refusal::Capacity => "capacity",
 			Refusal::HandshakeTimeout => "handshake_timeout",
@@ -152,16 +150,13 @@ impl Refusal {
 			Refusal::Idle => "idle",
 		}
 	}
-
-	fn index(self) -> usize {
-		Self::ALL.iter().position(|r| *r == self).unwrap_or(0)
-	}
 }
 
 /// Counters of the central system.
 #[derive(Debug, Default)]
 pub struct OcppCounters {
-	refused: [AtomicU64; Refusal::ALL.len()],
+	/// Connections refused or dropped, by reason.
+	pub(crate) refusals: Counters<Refusal>,
 	/// Messages that had to wait for the rate limit.
 	pub rate_limited: AtomicU64,
 	/// Connections open now (handshakes included).
@@ -171,12 +166,12 @@ pub struct OcppCounters {
 impl OcppCounters {
 	/// Counts a refused or dropped connection.
 	pub fn refused(&self, why: Refusal) {
-		self.refused[why.index()].fetch_add(1, Ordering::Relaxed);
+		self.refusals.inc(why);
 	}
 
 	/// Connections refused or dropped for `why` so far.
 	pub fn refused_count(&self, why: Refusal) -> u64 {
-		self.refused[why.index()].load(Ordering::Relaxed)
+		self.refusals.get(why)
 	}
 }
 

@@ -378,31 +378,63 @@ impl SunSpecDevice {
 		&mut self,
 		models: &Models,
 	) -> Result<(Option<f64>, Option<f64>), DeviceError> {
-		let scaled =
-			|v: u16, sf: u16| map::uint16(v).zip(map::sf(sf)).map(|(v, sf)| map::apply(v, sf));
-		if models.0.contains_key(&der_storage::ID) {
-			let n = der_storage::PCT_SF - der_storage::WH_RTG + 1;
-			let r = self.read(models.point(der_storage::ID, der_storage::WH_RTG, n)?, n).await?;
-			let at = |o: u16| r[(o - der_storage::WH_RTG) as usize];
-			Ok((
-				scaled(at(der_storage::SOC), at(der_storage::PCT_SF)),
-				scaled(at(der_storage::WH_RTG), at(der_storage::WH_SF)),
-			))
-		} else if models.0.contains_key(&battery::ID) {
-			let n = battery::SOC_SF - battery::WH_RTG + 1;
-			let r = self.read(models.point(battery::ID, battery::WH_RTG, n)?, n).await?;
-			let at = |o: u16| r[(o - battery::WH_RTG) as usize];
-			Ok((
-				scaled(at(battery::SOC), at(battery::SOC_SF)),
-				scaled(at(battery::WH_RTG), at(battery::WH_RTG_SF)),
-			))
-		} else if models.0.contains_key(&storage::ID) {
+		for points in [SocPoints::DER_STORAGE, SocPoints::BATTERY] {
+			if models.0.contains_key(&points.model) {
+				let n = points.last() - points.wh_rtg + 1;
+				let r = self.read(models.point(points.model, points.wh_rtg, n)?, n).await?;
+				let at = |o: u16| r[(o - points.wh_rtg) as usize];
+				return Ok((
+					scaled(at(points.soc), at(points.soc_sf)),
+					scaled(at(points.wh_rtg), at(points.wh_rtg_sf)),
+				));
+			}
+		}
+		if models.0.contains_key(&storage::ID) {
 			let v = self.read(models.point(storage::ID, storage::CHA_STATE, 1)?, 1).await?[0];
 			let sf = self.read(models.point(storage::ID, storage::CHA_STATE_SF, 1)?, 1).await?[0];
 			Ok((scaled(v, sf), None))
 		} else {
 			Ok((None, None))
 		}
+	}
+}
+
+/// An unsigned point scaled by its scale factor; `None` where either is not implemented.
+fn scaled(v: u16, sf: u16) -> Option<f64> {
+	map::uint16(v).zip(map::sf(sf)).map(|(v, sf)| map::apply(v, sf))
+}
+
+/// Where a model keeps the state of charge and the rated capacity, and their scale
+/// factors (offsets in the model; the capacity comes first).
+struct SocPoints {
+	model: u16,
+	wh_rtg: u16,
+	wh_rtg_sf: u16,
+	soc: u16,
+	soc_sf: u16,
+}
+
+impl SocPoints {
+	/// Model 713, DER storage capacity.
+	const DER_STORAGE: SocPoints = SocPoints {
+		model: der_storage::ID,
+		wh_rtg: der_storage::WH_RTG,
+		wh_rtg_sf: der_storage::WH_SF,
+		soc: der_storage::SOC,
+		soc_sf: der_storage::PCT_SF,
+	};
+	/// Model 802, battery base.
+	const BATTERY: SocPoints = SocPoints {
+		model: battery::ID,
+		wh_rtg: battery::WH_RTG,
+		wh_rtg_sf: battery::WH_RTG_SF,
+		soc: battery::SOC,
+		soc_sf: battery::SOC_SF,
+	};
+
+	/// The last of the points: one read from `wh_rtg` to it takes them all.
+	fn last(&self) -> u16 {
+		self.wh_rtg_sf.max(self.soc).max(self.soc_sf)
 	}
 }
 

@@ -15,11 +15,11 @@ use jsonrpsee::{
 };
 use pallet_flex_market::{
 	runtime_api::FlexMarketApi as MarketRuntimeApi,
-	views::{MatchPreview, PreviewSource, SettlementView},
+	views::{MatchPreview, OfferCursor, PreviewSource, SettlementView, DEFAULT_PAGE, MAX_PAGE},
 	Direction, Fill, LocationId, Offer, OfferId, OfferStatus, Pricing, Request, RequestId,
 	RequestStatus, Window,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
@@ -34,9 +34,17 @@ pub trait FlexMarketApi {
 	#[method(name = "flexMarket_openRequests")]
 	fn open_requests(&self, location: LocationId, at: Option<Hash>) -> RpcResult<Vec<RequestJson>>;
 
-	/// Offers eligible for `request` now, cheapest first.
+	/// Offers eligible for `request` now, cheapest first and by id within a price, a
+	/// page at a time: `page.limit` of them (100 unless given, at most 1,000) after
+	/// `page.after`, the last offer of the previous page (its `price_per_kwh` and `id`;
+	/// the whole offer may be passed). A page shorter than its limit is the last.
 	#[method(name = "flexMarket_eligibleOffers")]
-	fn eligible_offers(&self, request: RequestId, at: Option<Hash>) -> RpcResult<Vec<OfferJson>>;
+	fn eligible_offers(
+		&self,
+		request: RequestId,
+		page: Option<PageJson>,
+		at: Option<Hash>,
+	) -> RpcResult<Vec<OfferJson>>;
 
 	/// The request's proposed match (or a merit-order preview) with its totals; `null`
 	/// for an unknown request or one without any cover.
@@ -63,6 +71,9 @@ pub enum ErrorCode {
 	RuntimeApi = 8001,
 	/// The block's runtime predates the method (its `FlexMarketApi` is too old).
 	RuntimeTooOld = 8002,
+	/// A parameter is out of range (a page above 1,000 offers, a price that is not a
+	/// number of planks).
+	InvalidParams = 8003,
 }
 
 fn error(code: ErrorCode, message: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -230,6 +241,81 @@ impl OfferJson {
 			matched_to,
 		}
 	}
+}
+
+/// Which page of eligible offers to answer.
+#[derive(Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct PageJson {
+	/// The last offer of the previous page; the first page without it.
+	pub after: Option<CursorJson>,
+	/// Offers in the page: 100 unless given, at most 1,000.
+	pub limit: Option<u32>,
+}
+
+/// Where a page starts: after the offer with this price and id. Other fields are
+/// ignored, so the last offer of a page may be passed as it came.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+pub struct CursorJson {
+	/// Its price, planks per kWh: a decimal string (or a number).
+	pub price_per_kwh: AmountJson,
+	/// Its id.
+	pub id: OfferId,
+}
+
+/// An amount in planks as a client may write it.
+#[derive(Deserialize, Clone, Debug, PartialEq)]
+#[serde(untagged)]
+pub enum AmountJson {
+	/// A decimal string, as this RPC writes amounts.
+	Text(String),
+	/// A JSON number.
+	Number(u64),
+}
+
+impl PageJson {
+	/// The runtime's cursor and limit for this page.
+	fn resolve(&self) -> Result<(Option<OfferCursor<Balance>>, u32), ErrorObjectOwned> {
+		let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+		if limit > MAX_PAGE {
+			return Err(error(
+				ErrorCode::InvalidParams,
+				format!("a page holds at most {MAX_PAGE} offers, not {limit}"),
+			));
+		}
+		let after = match &self.after {
+			None => None,
+			Some(c) => Some(OfferCursor { price: c.price_per_kwh.planks()?, offer: c.id }),
+		};
+		Ok((after, limit))
+	}
+}
+
+impl AmountJson {
+	fn planks(&self) -> Result<Balance, ErrorObjectOwned> {
+		match self {
+			Self::Number(n) => Ok(Balance::from(*n)),
+			Self::Text(t) => t.parse().map_err(|_| {
+				error(ErrorCode::InvalidParams, format!("{t:?} is not an amount of planks"))
+			}),
+		}
+	}
+}
+
+/// The page of `offers` (all eligible, cheapest first) after `after`, at most `limit`:
+/// how a node pages for a runtime older than `FlexMarketApi` version 3.
+fn page_of<T>(
+	offers: Vec<(OfferId, Offer<AccountId, T>)>,
+	after: Option<OfferCursor<T>>,
+	limit: u32,
+) -> Vec<(OfferId, Offer<AccountId, T>)>
+where
+	T: Ord + Copy,
+{
+	offers
+		.into_iter()
+		.filter(|(id, o)| after.is_none_or(|c| (o.spec.price, *id) > (c.price, c.offer)))
+		.take(limit as usize)
+		.collect()
 }
 
 /// One fill of a match preview.
@@ -440,6 +526,15 @@ where
 	fn at(&self, at: Option<Hash>) -> Hash {
 		at.unwrap_or_else(|| self.client.info().best_hash)
 	}
+
+	/// The version of `FlexMarketApi` the runtime of block `at` implements (0: none).
+	fn api_version(&self, at: Hash) -> Result<u32, ErrorObjectOwned> {
+		let api = self.client.runtime_api();
+		let version = api
+			.api_version::<dyn MarketRuntimeApi<Block, AccountId, Balance>>(at)
+			.map_err(api_error)?;
+		Ok(version.unwrap_or(0))
+	}
 }
 
 impl<C> FlexMarketApiServer for FlexMarket<C>
@@ -453,8 +548,20 @@ where
 		Ok(list.iter().map(|(id, r)| RequestJson::new(*id, r)).collect())
 	}
 
-	fn eligible_offers(&self, id: RequestId, at: Option<Hash>) -> RpcResult<Vec<OfferJson>> {
-		let list = self.client.runtime_api().eligible_offers(self.at(at), id).map_err(api_error)?;
+	fn eligible_offers(
+		&self,
+		id: RequestId,
+		page: Option<PageJson>,
+		at: Option<Hash>,
+	) -> RpcResult<Vec<OfferJson>> {
+		let (after, limit) = page.unwrap_or_default().resolve()?;
+		let api = self.client.runtime_api();
+		let at = self.at(at);
+		let list = if self.api_version(at)? >= 3 {
+			api.eligible_offers_page(at, id, after, limit).map_err(api_error)?
+		} else {
+			page_of(api.eligible_offers(at, id).map_err(api_error)?, after, limit)
+		};
 		Ok(list.iter().map(|(id, o)| OfferJson::new(*id, o)).collect())
 	}
 
@@ -471,10 +578,7 @@ where
 	fn now(&self, at: Option<Hash>) -> RpcResult<u64> {
 		let api = self.client.runtime_api();
 		let at = self.at(at);
-		let version = api
-			.api_version::<dyn MarketRuntimeApi<Block, AccountId, Balance>>(at)
-			.map_err(api_error)?
-			.unwrap_or(0);
+		let version = self.api_version(at)?;
 		if version < 2 {
 			return Err(error(
 				ErrorCode::RuntimeTooOld,
@@ -507,5 +611,65 @@ mod tests {
 	fn error_codes_are_distinct() {
 		assert_eq!(error(ErrorCode::RuntimeApi, "x").code(), 8001);
 		assert_eq!(error(ErrorCode::RuntimeTooOld, "x").code(), 8002);
+		assert_eq!(error(ErrorCode::InvalidParams, "x").code(), 8003);
+	}
+
+	fn offer(price: Balance) -> Offer<AccountId, Balance> {
+		use pallet_flex_market::{Divisibility, OfferSpec};
+		Offer {
+			fsp: AccountId::new([1; 32]),
+			location: 1,
+			spec: OfferSpec {
+				asset: 0,
+				window: Window { start: 1, end: 2 },
+				direction: Direction::Up,
+				power_w: 1_000,
+				price,
+				divisibility: Divisibility::AllOrNothing,
+			},
+			status: OfferStatus::Open,
+		}
+	}
+
+	#[test]
+	fn the_last_offer_of_a_page_is_where_the_next_starts() {
+		let last = serde_json::to_value(OfferJson::new(7, &offer(u128::MAX))).unwrap();
+		let page: PageJson =
+			serde_json::from_value(serde_json::json!({ "after": last, "limit": 2 })).unwrap();
+		let (after, limit) = page.resolve().unwrap();
+		assert_eq!(after, Some(OfferCursor { price: u128::MAX, offer: 7 }));
+		assert_eq!(limit, 2);
+		let by_number: PageJson =
+			serde_json::from_value(serde_json::json!({ "after": { "price_per_kwh": 5, "id": 1 } }))
+				.unwrap();
+		assert_eq!(by_number.resolve().unwrap(), (Some(OfferCursor { price: 5, offer: 1 }), 100));
+	}
+
+	#[test]
+	fn pages_are_bounded() {
+		assert_eq!(PageJson::default().resolve().unwrap(), (None, DEFAULT_PAGE));
+		let big = PageJson { after: None, limit: Some(MAX_PAGE + 1) };
+		assert_eq!(big.resolve().unwrap_err().code(), 8003);
+		let nan = PageJson {
+			after: Some(CursorJson { price_per_kwh: AmountJson::Text("1e3".into()), id: 0 }),
+			limit: None,
+		};
+		assert_eq!(nan.resolve().unwrap_err().code(), 8003);
+	}
+
+	#[test]
+	fn an_old_runtime_is_paged_by_the_node() {
+		// Cheapest first, by id within a price, as the runtime answers.
+		let all = vec![(4, offer(1)), (2, offer(2)), (3, offer(2)), (1, offer(3))];
+		let ids = |page: Vec<(OfferId, Offer<AccountId, Balance>)>| {
+			page.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
+		};
+		assert_eq!(ids(page_of(all.clone(), None, 2)), [4, 2]);
+		let after = Some(OfferCursor { price: 2, offer: 2 });
+		assert_eq!(ids(page_of(all.clone(), after, 2)), [3, 1]);
+		assert_eq!(
+			ids(page_of(all, Some(OfferCursor { price: 3, offer: 1 }), 2)),
+			Vec::<OfferId>::new()
+		);
 	}
 }

@@ -6,7 +6,10 @@
 //! so every party agrees on market time.
 
 use crate::{pallet::*, MarketClock, Moment};
-use frame_support::{pallet_prelude::*, traits::UnixTime};
+use frame_support::{
+	pallet_prelude::*,
+	traits::{Get, UnixTime},
+};
 
 /// Fastest the market clock may run against the chain's timestamp.
 ///
@@ -28,6 +31,22 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Starts a clock scale set at genesis once the chain has a timestamp (from the
+	/// second block on, the first one's): market time starts at chain time. Returns the
+	/// weight used (one read on every later block).
+	pub(crate) fn anchor_genesis_clock() -> Weight {
+		let db = T::DbWeight::get();
+		let Some(scale) = PendingClockScale::<T>::get() else { return db.reads(1) };
+		let chain = T::Time::now().as_millis() as Moment;
+		if chain == 0 {
+			return db.reads(2);
+		}
+		Clock::<T>::put(MarketClock { chain_ms: chain, market_ms: chain, scale });
+		PendingClockScale::<T>::kill();
+		Self::deposit_event(Event::ClockSet { scale, market_now: chain });
+		db.reads_writes(2, 2)
+	}
+
 	/// Runs market time `scale` times as fast as the chain's from now on. Market time
 	/// goes on from where it is, so it never jumps or runs backwards.
 	pub(crate) fn do_set_clock(scale: u32) -> Result<MarketClock, DispatchError> {
@@ -38,6 +57,7 @@ impl<T: Config> Pallet<T> {
 			scale,
 		};
 		Clock::<T>::put(clock);
+		PendingClockScale::<T>::kill();
 		Self::deposit_event(Event::ClockSet { scale, market_now: clock.market_ms });
 		Ok(clock)
 	}

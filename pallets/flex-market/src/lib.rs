@@ -435,6 +435,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Clock<T> = StorageValue<_, MarketClock, OptionQuery>;
 
+	/// A clock scale set at genesis, anchored to the chain's time in the first block
+	/// that knows it (the genesis has no timestamp).
+	#[pallet::storage]
+	pub type PendingClockScale<T> = StorageValue<_, u32, OptionQuery>;
+
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
@@ -442,6 +447,11 @@ pub mod pallet {
 		pub dsos: Vec<(T::AccountId, Vec<(LocationId, Vec<u8>)>, Vec<T::AccountId>)>,
 		/// Registered FSPs (no deposit is held for genesis registrations).
 		pub fsps: Vec<T::AccountId>,
+		/// Market parameters in force from genesis (`None`: the runtime's defaults).
+		pub params: Option<ParamsOf<T>>,
+		/// Market time runs this many times as fast as the chain's from the chain's
+		/// first block (demonstration chains; 0 or 1: real time). At most `MAX_CLOCK_SCALE`.
+		pub clock_scale: u32,
 	}
 
 	#[pallet::genesis_build]
@@ -464,6 +474,13 @@ pub mod pallet {
 			}
 			for fsp in &self.fsps {
 				Fsps::<T>::insert(fsp, BalanceOf::<T>::default());
+			}
+			if let Some(params) = &self.params {
+				Params::<T>::put(params);
+			}
+			if self.clock_scale > 1 {
+				assert!(self.clock_scale <= clock::MAX_CLOCK_SCALE, "genesis clock scale too high");
+				PendingClockScale::<T>::put(self.clock_scale);
 			}
 		}
 	}
@@ -889,6 +906,10 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(_n: BlockNumberFor<T>) -> Weight {
+			Self::anchor_genesis_clock()
+		}
+
 		fn on_idle(_n: BlockNumberFor<T>, remaining: Weight) -> Weight {
 			let used = Self::work_off_agenda(remaining);
 			used.saturating_add(Self::sweep_book(remaining.saturating_sub(used)))

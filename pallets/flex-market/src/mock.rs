@@ -181,6 +181,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			(OTHER_DSO, vec![(ELSEWHERE, b"Elsewhere".to_vec())], vec![OTHER_ORACLE]),
 		],
 		fsps: vec![],
+		..Default::default()
 	}
 	.assimilate_storage(&mut t)
 	.unwrap();

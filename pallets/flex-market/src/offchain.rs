@@ -46,6 +46,33 @@ type LastSubmission<N> = (N, u32, u128);
 /// own last submission.
 pub const RESUBMIT_AFTER_BLOCKS: u32 = 10;
 
+/// What mining one request took: the eligible offers it read, and the node's time
+/// (ms) for reading them and for the search. The worker logs it with the outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effort {
+	/// Eligible offers read.
+	pub offers: u32,
+	/// Reading the book and the assets, ms.
+	pub read_ms: u64,
+	/// The branch and bound, ms.
+	pub solve_ms: u64,
+}
+
+impl core::fmt::Display for Effort {
+	fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+		write!(
+			f,
+			"{} offers read in {} ms, solved in {} ms",
+			self.offers, self.read_ms, self.solve_ms
+		)
+	}
+}
+
+/// The node's clock in ms (off-chain workers only).
+fn clock_ms() -> u64 {
+	sp_io::offchain::timestamp().unix_millis()
+}
+
 /// Why the worker did not submit for a request.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Skip {
@@ -67,17 +94,30 @@ impl<T: Config> Pallet<T> {
 	/// The off-chain worker's work at block `block`: every request whose gate closes
 	/// within `SolverHorizonMs` gets a mining attempt.
 	pub(crate) fn mine_and_submit(block: BlockNumberFor<T>) {
+		let started = clock_ms();
 		let now = Self::now();
-		for id in Self::gates_closing(now, now.saturating_add(T::SolverHorizonMs::get())) {
-			match Self::mine(block, id) {
+		let requests = Self::gates_closing(now, now.saturating_add(T::SolverHorizonMs::get()));
+		for &id in &requests {
+			let mut effort = Effort::default();
+			match Self::mine_with(block, id, &mut effort) {
 				Ok(score) => log::info!(
 					target: crate::LOG_TARGET,
-					"solver: submitted a match for request {id}: {} W, score {} W·planks/kWh",
+					"solver: request {id}: submitted a match: {} W, score {} W·planks/kWh; {effort}",
 					score.covered_w,
 					score.cost
 				),
-				Err(why) => log::debug!(target: crate::LOG_TARGET, "solver: request {id}: {why:?}"),
+				Err(why) => {
+					log::debug!(target: crate::LOG_TARGET, "solver: request {id}: {why:?}; {effort}")
+				},
 			}
+		}
+		if !requests.is_empty() {
+			log::debug!(
+				target: crate::LOG_TARGET,
+				"solver: block {block:?}: {} requests in {} ms",
+				requests.len(),
+				clock_ms().saturating_sub(started)
+			);
 		}
 	}
 
@@ -99,15 +139,32 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Mines a match for request `id` and submits it if it beats the stored one.
+	#[cfg(test)]
 	pub(crate) fn mine(block: BlockNumberFor<T>, id: RequestId) -> Result<Score, Skip> {
+		Self::mine_with(block, id, &mut Effort::default())
+	}
+
+	/// [`Self::mine`], noting in `effort` what reading the book and the search took.
+	fn mine_with(
+		block: BlockNumberFor<T>,
+		id: RequestId,
+		effort: &mut Effort,
+	) -> Result<Score, Skip> {
 		let request = Requests::<T>::get(id).ok_or(Skip::Closed)?;
 		if request.status != RequestStatus::Open || Self::now() >= request.spec.gate_closure {
 			return Err(Skip::Closed);
 		}
+		let started = clock_ms();
 		let (book, _) = Self::eligible_book(&request);
+		let read = clock_ms();
 		let budget = Budget { nodes: T::SolverBudget::get() as u64 };
 		let (solution, _) =
 			flex_solver::solve(&book.demand, &book.candidates, &book.headroom, budget);
+		*effort = Effort {
+			offers: book.candidates.len() as u32,
+			read_ms: read.saturating_sub(started),
+			solve_ms: clock_ms().saturating_sub(read),
+		};
 		let solution = solution.ok_or(Skip::NoCover)?;
 		// A stored proposal that is no longer feasible counts as absent.
 		let stored = Self::live_proposal(&request, id).unwrap_or(None);

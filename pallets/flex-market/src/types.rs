@@ -547,8 +547,19 @@ pub struct Location<AccountId: Clone + PartialEq + Eq + core::fmt::Debug, MaxNam
 
 /// Parameters governance can change.
 #[derive(
-	Clone, Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, PartialEq, Eq, Debug,
+	Clone,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	PartialEq,
+	Eq,
+	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
+#[serde(rename_all = "camelCase")]
 pub struct MarketParams<Balance> {
 	/// Reports are taken until the window's end plus this (ms): the reporting
 	/// deadline, fixed in each contract when it is bought. Settlement follows.

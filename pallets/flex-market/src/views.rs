@@ -1,10 +1,26 @@
 //! Read-only views for the runtime API: what the UI's request, offer, matching and
 //! settlement tabs show, and what the bridge needs to dispatch.
 
-use crate::{pallet::*, AssetId, Contract, Fill, Offer, OfferId, Request, RequestId};
-use alloc::vec::Vec;
+use crate::{pallet::*, AssetId, AssetStatus, Contract, Fill, OfferId, Request, RequestId};
+use alloc::{collections::BTreeMap, vec::Vec};
 use codec::{Decode, Encode};
 use scale_info::TypeInfo;
+
+/// Most offers in one page of [`Pallet::eligible_offers_page`].
+pub const MAX_PAGE: u32 = 1_000;
+/// Offers in a page when the caller does not say how many.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Where a page of eligible offers starts: after the offer with this price and id.
+/// Pages list offers cheapest first, offers of one price by id; the last offer of
+/// one page is where the next one starts.
+#[derive(Clone, Copy, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
+pub struct OfferCursor<Balance> {
+	/// Price of the last offer seen, in planks per kWh.
+	pub price: Balance,
+	/// Id of the last offer seen.
+	pub offer: OfferId,
+}
 
 /// Where a match preview comes from.
 #[derive(Clone, Copy, Encode, Decode, TypeInfo, PartialEq, Eq, Debug)]
@@ -74,12 +90,59 @@ impl<T: Config> Pallet<T> {
 			.collect()
 	}
 
-	/// Offers eligible for request `id` now, cheapest first.
-	pub fn eligible_offers(id: RequestId) -> Vec<(OfferId, Offer<T::AccountId, BalanceOf<T>>)> {
+	/// Offers eligible for request `id` now, cheapest first (by id within a price): all
+	/// of them, up to `MaxOffersPerBook`. Prefer [`Self::eligible_offers_page`].
+	pub fn eligible_offers(id: RequestId) -> Vec<(OfferId, OfferOf<T>)> {
+		Self::cheapest_eligible(id, None, usize::MAX)
+	}
+
+	/// A page of the offers eligible for request `id` now: the `limit` (at most
+	/// `MAX_PAGE`) cheapest after `after`, cheapest first and by id within a price.
+	/// It reads the request's whole book, but holds and returns no more than a page.
+	pub fn eligible_offers_page(
+		id: RequestId,
+		after: Option<OfferCursor<BalanceOf<T>>>,
+		limit: u32,
+	) -> Vec<(OfferId, OfferOf<T>)> {
+		Self::cheapest_eligible(id, after.map(|c| (c.price, c.offer)), limit.min(MAX_PAGE) as usize)
+	}
+
+	/// The `limit` cheapest offers eligible for request `id` after `start` (price, id).
+	fn cheapest_eligible(
+		id: RequestId,
+		start: Option<(BalanceOf<T>, OfferId)>,
+		limit: usize,
+	) -> Vec<(OfferId, OfferOf<T>)> {
 		let Some(request) = Requests::<T>::get(id) else { return Vec::new() };
-		let mut offers = Self::eligible_book(&request).0.offers;
-		offers.sort_by_key(|a| (a.1.spec.price, a.0));
-		offers
+		let mut page = BTreeMap::new();
+		for (offer_id, offer) in Self::eligible_in_book(&request) {
+			let key = (offer.spec.price, offer_id);
+			if start.is_some_and(|s| key <= s) {
+				continue;
+			}
+			page.insert(key, offer);
+			if page.len() > limit {
+				page.pop_last();
+			}
+		}
+		page.into_iter().map(|((_, offer_id), offer)| (offer_id, offer)).collect()
+	}
+
+	/// The offers of the request's book that may serve it now (open, covering its
+	/// window, at most its price, of a prequalified asset), in storage order.
+	fn eligible_in_book(
+		request: &RequestOf<T>,
+	) -> impl Iterator<Item = (OfferId, OfferOf<T>)> + '_ {
+		let mut qualified = BTreeMap::<AssetId, bool>::new();
+		Book::<T>::iter_key_prefix((request.spec.location, request.spec.direction))
+			.filter_map(|id| Offers::<T>::get(id).map(|offer| (id, offer)))
+			.filter(|(_, offer)| Self::eligibility(request, offer).is_ok())
+			.filter(move |(_, offer)| {
+				*qualified.entry(offer.spec.asset).or_insert_with(|| {
+					Assets::<T>::get(offer.spec.asset)
+						.is_some_and(|a| a.status == AssetStatus::Prequalified)
+				})
+			})
 	}
 
 	/// The stored proposal of request `id`, or a merit order computed on the spot.

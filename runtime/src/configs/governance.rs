@@ -30,7 +30,7 @@ pub type CouncilTwoThirds =
 pub type TechnicalTwoThirds =
 	pallet_collective::EnsureProportionAtLeast<AccountId, TechnicalCollective, 2, 3>;
 /// Who may register DSOs and oracles and set the market's parameters and clock:
-/// two thirds of the council, or Root (both bodies, or sudo on a development chain).
+/// two thirds of the council, or Root (both bodies).
 pub type MarketGovernance = EitherOfDiverse<EnsureRoot<AccountId>, CouncilTwoThirds>;
 
 parameter_types! {

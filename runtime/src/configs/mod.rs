@@ -123,8 +123,62 @@ impl pallet_transaction_payment::Config for Runtime {
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
-impl pallet_sudo::Config for Runtime {
+parameter_types! {
+	/// Sessions of ten blocks (a minute): a validator that governance adds or removes
+	/// joins or leaves within two minutes.
+	pub const SessionPeriod: BlockNumber = 10;
+	pub const SessionOffset: BlockNumber = 0;
+	/// Held from an account that registers session keys (returned when it purges them).
+	pub const SessionKeyDeposit: Balance = crate::UNIT;
+}
+
+/// Sessions rotate the validators that governance chose (`pallet-validator-set`) into
+/// Aura and GRANDPA.
+impl pallet_session::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
-	type RuntimeCall = RuntimeCall;
-	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = sp_runtime::traits::ConvertInto;
+	type ShouldEndSession = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type NextSessionRotation = pallet_session::PeriodicSessions<SessionPeriod, SessionOffset>;
+	type SessionManager = crate::ValidatorSet;
+	type SessionHandler =
+		<crate::SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = crate::SessionKeys;
+	type DisablingStrategy = ();
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	type KeyDeposit = SessionKeyDeposit;
+}
+
+/// The validators: the DSO, the aggregators and the regulator, changed by a motion of
+/// two thirds of the council (no party alone decides: GRANDPA needs two thirds of the
+/// validators too).
+impl pallet_validator_set::Config for Runtime {
+	type UpdateOrigin = MarketGovernance;
+	type ValidatorRegistration = crate::Session;
+	type MaxValidators = ConstU32<32>;
+	/// GRANDPA finalizes with more than two thirds: with two, both must agree.
+	type MinValidators = ConstU32<1>;
+	type WeightInfo = pallet_validator_set::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = SessionKeysForBenchmarks;
+}
+
+/// Registers unique session keys for an account in benchmarks.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct SessionKeysForBenchmarks;
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_validator_set::BenchmarkHelper<AccountId> for SessionKeysForBenchmarks {
+	fn register_keys(who: &AccountId) {
+		let raw: [u8; 32] = *who.as_ref();
+		let keys = crate::SessionKeys {
+			aura: sp_consensus_aura::sr25519::AuthorityId::from(
+				sp_core::sr25519::Public::from_raw(raw),
+			),
+			grandpa: sp_consensus_grandpa::AuthorityId::from(sp_core::ed25519::Public::from_raw(
+				raw,
+			)),
+		};
+		pallet_session::NextKeys::<Runtime>::insert(who, keys);
+	}
 }

@@ -1,10 +1,13 @@
-//! The processes a run starts: the node, the bridge and the simulators. Each logs to a
-//! file in the run's directory; all are stopped (SIGINT, then SIGKILL) at the end.
+//! The processes a run starts: the node (or the network), the bridge and the
+//! simulators. Each logs to a file in the run's directory; all are stopped (SIGINT,
+//! then SIGKILL) at the end. The list is shared: the run starts processes, `main`
+//! stops them, whichever way the run ended.
 
 use anyhow::{bail, Context, Result};
 use std::{
 	path::{Path, PathBuf},
 	process::Stdio,
+	sync::{Arc, Mutex},
 	time::Duration,
 };
 use tokio::process::{Child, Command};
@@ -17,9 +20,9 @@ struct Proc {
 }
 
 /// The processes of a run, stopped in reverse order of starting.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Procs {
-	list: Vec<Proc>,
+	list: Arc<Mutex<Vec<Proc>>>,
 }
 
 /// The last `n` lines of a file.
@@ -31,7 +34,7 @@ pub fn tail(path: &Path, n: usize) -> String {
 
 impl Procs {
 	/// Starts `bin` with `args`, its output going to `log`.
-	pub fn spawn(&mut self, name: &str, bin: &Path, args: &[String], log: PathBuf) -> Result<()> {
+	pub fn spawn(&self, name: &str, bin: &Path, args: &[String], log: PathBuf) -> Result<()> {
 		let out =
 			std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
 		let child = Command::new(bin)
@@ -42,13 +45,13 @@ impl Procs {
 			.kill_on_drop(true)
 			.spawn()
 			.with_context(|| format!("starting {}", bin.display()))?;
-		self.list.push(Proc { name: name.into(), child, log });
+		self.lock().push(Proc { name: name.into(), child, log });
 		Ok(())
 	}
 
 	/// Fails, with the end of its log, if a process has exited.
-	pub fn check(&mut self) -> Result<()> {
-		for p in &mut self.list {
+	pub fn check(&self) -> Result<()> {
+		for p in self.lock().iter_mut() {
 			if let Some(status) = p.child.try_wait()? {
 				bail!(
 					"{} exited ({status}); the end of {}:\n{}",
@@ -61,9 +64,20 @@ impl Procs {
 		Ok(())
 	}
 
+	/// Resolves once a started process has exited, with its log's end.
+	pub async fn watch(&self) -> anyhow::Error {
+		loop {
+			if let Err(e) = self.check() {
+				return e;
+			}
+			tokio::time::sleep(Duration::from_millis(500)).await;
+		}
+	}
+
 	/// Stops everything: SIGINT, then SIGKILL after five seconds.
-	pub async fn stop_all(&mut self) {
-		while let Some(mut p) = self.list.pop() {
+	pub async fn stop_all(&self) {
+		let list = std::mem::take(&mut *self.lock());
+		for mut p in list.into_iter().rev() {
 			if let Some(pid) = p.child.id() {
 				let _ =
 					std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
@@ -72,5 +86,9 @@ impl Procs {
 				let _ = p.child.kill().await;
 			}
 		}
+	}
+
+	fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Proc>> {
+		self.list.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 	}
 }

@@ -1,6 +1,7 @@
-//! The README's main command, end to end: `flex-pilot --exit` starts a dev chain, the
-//! bridge and the simulated battery and V2G charger, replays the field pilot at 15x
-//! and writes its report; the settlement must follow the simulators' physics.
+//! The README's main command, end to end: `flex-pilot --exit` starts a dev chain (or,
+//! with `--network`, four validators and an RPC node), the bridge and the simulated
+//! battery and V2G charger, replays the field pilot at 15x and writes its report; the
+//! settlement must follow the simulators' physics, the same on either chain.
 
 use std::{
 	net::TcpListener,
@@ -32,12 +33,13 @@ fn node_dir() -> PathBuf {
 	dir
 }
 
-#[test]
-fn the_pilot_settles_by_the_devices_physics() {
+/// Runs the pilot with `extra` arguments and checks its report.
+fn pilot_settles_by_the_devices_physics(extra: &[&str]) -> String {
 	let out = tempfile::tempdir().unwrap();
 	let started = Instant::now();
 	let run = Command::new(env!("CARGO_BIN_EXE_flex-pilot"))
 		.args(["--exit", "--scenario", "pilot", "--scale", "15"])
+		.args(extra)
 		.args(["--rpc-port", &free_ports(1).to_string()])
 		.args(["--port-base", &free_ports(20).to_string()])
 		.arg("--out")
@@ -98,4 +100,26 @@ fn the_pilot_settles_by_the_devices_physics() {
 	for chart in ["transformer.svg", "asset-0.svg", "asset-1.svg"] {
 		assert!(log(chart).contains("<polyline"), "{chart}");
 	}
+	stdout.into_owned()
+}
+
+#[test]
+fn the_pilot_settles_by_the_devices_physics() {
+	pilot_settles_by_the_devices_physics(&[]);
+}
+
+/// The same pilot on four validators and an RPC node: the DSO submits through its
+/// validator, the FSPs through an aggregator's, the bridge follows the RPC node, and
+/// every node reports the same settlement (the run fails otherwise).
+#[test]
+fn the_pilot_on_a_network_of_validators_settles_the_same() {
+	let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../testnet.sh");
+	let stdout = pilot_settles_by_the_devices_physics(&[
+		"--network",
+		"--testnet-script",
+		script,
+		"--p2p-port",
+		&free_ports(5).to_string(),
+	]);
+	assert!(stdout.contains("has the same settlement and balances"), "{stdout}");
 }

@@ -3,11 +3,11 @@
 // charge; the commands the bridge sent to the device below.
 import { useMemo } from 'preact/hooks';
 import { Chart } from './Chart';
-import { usePoll } from './ui';
+import { Table, usePoll } from './ui';
 import * as bridge from '../lib/bridge';
 import { marketNow } from '../lib/chain';
 import { formatTime, whToKwh, MINUTE_MS } from '../lib/units';
-import type { Direction, Sample } from '../lib/types';
+import type { Direction, FillView, Request, Sample } from '../lib/types';
 
 export interface FillInfo {
   request: number;
@@ -17,6 +17,12 @@ export interface FillInfo {
   direction: Direction;
   start: number;
   end: number;
+}
+
+/** What the chart needs of fill `f` of request `req`. */
+export function fillInfo(req: Request, f: FillView): FillInfo {
+  const s = req.spec;
+  return { request: req.id, index: f.index, asset: f.asset, powerW: f.powerW, direction: s.direction, start: s.window.start, end: s.window.end };
 }
 
 /** Metered energy of a run of samples in the fill's direction, Wh. */
@@ -90,26 +96,16 @@ export function FillChart(props: { fill: FillInfo; title: string; soc?: boolean;
         {samples.error && <span class="warn">bridge: {samples.error}</span>}
       </div>
       {mine.length > 0 && (
-        <table class="commands">
-          <thead>
+        <Table class="commands" head={['market time', 'command', 'outcome', 'why']}>
+          {mine.slice(-6).map((c) => (
             <tr>
-              <th>market time</th>
-              <th>command</th>
-              <th>outcome</th>
-              <th>why</th>
+              <td>{formatTime(c.atMs, true)}</td>
+              <td>{c.command}</td>
+              <td>{c.outcome}</td>
+              <td>{c.reason}</td>
             </tr>
-          </thead>
-          <tbody>
-            {mine.slice(-6).map((c) => (
-              <tr>
-                <td>{formatTime(c.atMs, true)}</td>
-                <td>{c.command}</td>
-                <td>{c.outcome}</td>
-                <td>{c.reason}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </div>
   );

@@ -1,10 +1,11 @@
-// Small shared pieces: form fields with their reason for refusal, amounts, hooks that
-// re-read with every block or poll the bridge.
+// Small shared pieces: form fields with their reason for refusal, amounts, windows,
+// tables, hooks that re-read with every block or poll the bridge.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { best } from '../lib/chain';
-import { planksToFlex, wToKw, whToKwh, formatLocal } from '../lib/units';
+import { planksToFlex, wToKw, whToKwh, formatLocal, formatTime } from '../lib/units';
 import { nameOf } from '../lib/accounts';
+import type { Window } from '../lib/types';
 
 export function Field(props: {
   label: string;
@@ -50,6 +51,29 @@ export function Select<T extends string>(props: { value: T; onChange: (v: T) => 
   );
 }
 
+/** The props of a field around an input: its label, name, reason for refusal and hint. */
+type FieldProps = { label: string; name: string; error?: string; hint?: string };
+
+/** A labelled text input, named `name`: `Text` in a `Field`. */
+export function TextField(props: FieldProps & { value: string; onInput: (v: string) => void; placeholder?: string; type?: string; inputMode?: string }) {
+  const { label, name, error, hint, ...input } = props;
+  return (
+    <Field label={label} name={name} error={error} hint={hint}>
+      <Text name={name} {...input} />
+    </Field>
+  );
+}
+
+/** A labelled choice, named `name`: `Select` in a `Field`. */
+export function SelectField<T extends string>(props: FieldProps & { value: T; onChange: (v: T) => void; options: [T, string][] }) {
+  const { label, name, error, hint, ...select } = props;
+  return (
+    <Field label={label} name={name} error={error} hint={hint}>
+      <Select name={name} {...select} />
+    </Field>
+  );
+}
+
 export function Check(props: { checked: boolean; onChange: (v: boolean) => void; name: string; label: string }) {
   return (
     <label class="check">
@@ -65,6 +89,37 @@ export const Kw = ({ w }: { w: number }) => <span class="num">{wToKw(w)} kW</spa
 export const Kwh = ({ wh, digits = 3 }: { wh: number; digits?: number }) => <span class="num">{whToKwh(wh, digits)} kWh</span>;
 export const When = ({ ms }: { ms: number }) => <span class="num">{formatLocal(ms)}</span>;
 export const Who = ({ address }: { address: string }) => <span class="who" title={address}>{nameOf(address)}</span>;
+/** Each of `addresses` as a `Who`. */
+export const Whos = ({ addresses }: { addresses: string[] }) => (
+  <>
+    {addresses.map((a) => (
+      <Who address={a} />
+    ))}
+  </>
+);
+
+/** A window as its start's date and time and its end's time of day: "4 May 2026, 16:00–16:45". */
+export const WindowTimes = ({ window: w }: { window: Window }) => (
+  <>
+    {formatLocal(w.start)}–{formatTime(w.end)}
+  </>
+);
+
+/** A table with a header row of `head` (an empty string for a column without a name) and `children` as its rows. */
+export function Table(props: { head: string[]; testid?: string; class?: string; children: ComponentChildren }) {
+  return (
+    <table class={props.class} data-testid={props.testid}>
+      <thead>
+        <tr>
+          {props.head.map((h) => (
+            <th>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>{props.children}</tbody>
+    </table>
+  );
+}
 
 export function Section(props: { title: string; id?: string; children: ComponentChildren; actions?: ComponentChildren }) {
   return (

@@ -18,10 +18,10 @@ export interface Account {
 
 /**
  * Development keys and what they are on a Flexchain dev chain. //OEDAS and
- * //OEDAS-meter are the pilot demo's DSO and metering oracle, registered at run time.
+ * //OEDAS-meter are the pilot demo's DSO and metering oracle, registered in its genesis.
  */
 export const DEV_KEYS: { uri: string; role: string }[] = [
-  { uri: '//Alice', role: 'validator, sudo' },
+  { uri: '//Alice', role: 'validator, council' },
   { uri: '//Bob', role: 'FSP: battery' },
   { uri: '//Charlie', role: 'FSP: V2G charger' },
   { uri: '//Dave', role: 'DSO' },

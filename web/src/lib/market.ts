@@ -7,7 +7,7 @@ import type { ApiPromise } from '@polkadot/api';
 import { signal, effect } from '@preact/signals';
 import * as P from './parse';
 import { apiSig, best, rpc } from './chain';
-import type { Asset, Contract, Dso, Location, MatchPreview, Offer, Params, Proposal, Request, SettlementView } from './types';
+import { kindName, type Asset, type Contract, type Dso, type Location, type MatchPreview, type Offer, type Params, type Proposal, type Request, type SettlementView } from './types';
 
 export interface Snapshot {
   block: number;
@@ -25,6 +25,16 @@ export interface Snapshot {
   proposals: Map<number, Proposal>;
   contracts: Map<number, Contract>;
   unclaimed: { fsp: string; request: number; dso: string; amount: bigint }[];
+}
+
+/** The name of location `id`, or "location <id>" for one the chain no longer holds. */
+export function locationName(snap: Snapshot, id: number): string {
+  return snap.locations.find((l) => l.id === id)?.name ?? `location ${id}`;
+}
+
+/** The kind of asset `id` in words ("V2G charger"); empty for an asset the chain no longer holds. */
+export function assetKindName(snap: Snapshot, id: number): string {
+  return kindName(snap.assets.find((a) => a.id === id)?.spec.kind ?? '');
 }
 
 export const snapshot = signal<Snapshot | null>(null);

@@ -15,6 +15,7 @@ import type {
   Direction,
   Divisibility,
   Dso,
+  FillTerms,
   FillView,
   Location,
   MarketClock,
@@ -93,6 +94,11 @@ export function num(v: Json): number {
   if (typeof v === 'number') return v;
   const b = big(v);
   return Number(b);
+}
+
+/** `v` if it is an array (the RPC's and the bridge's lists), else an empty list. */
+function list(v: Json): Json[] {
+  return Array.isArray(v) ? v : [];
 }
 
 function text(v: Json): string {
@@ -274,11 +280,11 @@ export function marketOf(c: MarketClock | null, chainMs: number): number {
 // flexMarket_* RPC.
 
 export function openRequests(v: Json): Request[] {
-  return (Array.isArray(v) ? v : []).map((r: Json) => request(num(pick(r, 'id')), r));
+  return list(v).map((r: Json) => request(num(pick(r, 'id')), r));
 }
 
 export function eligibleOffers(v: Json): Offer[] {
-  return (Array.isArray(v) ? v : []).map((o: Json) => offer(num(pick(o, 'id')), o));
+  return list(v).map((o: Json) => offer(num(pick(o, 'id')), o));
 }
 
 export function matchPreview(v: Json): MatchPreview | null {
@@ -290,15 +296,19 @@ export function matchPreview(v: Json): MatchPreview | null {
     powerW: num(pick(v, 'power_w')),
     energyWh: num(pick(v, 'energy_wh')),
     cost: big(pick(v, 'cost')),
-    fills: (pick(v, 'fills') ?? []).map((f: Json) => ({
-      offer: num(pick(f, 'offer')),
-      asset: num(pick(f, 'asset')),
-      fsp: String(pick(f, 'fsp')),
-      powerW: num(pick(f, 'power_w')),
-      price: big(pick(f, 'price_per_kwh', 'price')),
-      energyWh: num(pick(f, 'energy_wh')),
-      cost: big(pick(f, 'cost')),
-    })),
+    fills: (pick(v, 'fills') ?? []).map((f: Json) => ({ ...fillTerms(f), energyWh: num(pick(f, 'energy_wh')) })),
+  };
+}
+
+/** The terms of a fill of the match preview or the settlement view. */
+function fillTerms(f: Json): FillTerms {
+  return {
+    offer: num(pick(f, 'offer')),
+    asset: num(pick(f, 'asset')),
+    fsp: String(pick(f, 'fsp')),
+    powerW: num(pick(f, 'power_w')),
+    price: big(pick(f, 'price_per_kwh', 'price')),
+    cost: big(pick(f, 'cost')),
   };
 }
 
@@ -306,14 +316,9 @@ export function fillView(f: Json, i: number): FillView {
   const r = pick(f, 'report');
   const o = pick(f, 'outcome');
   return {
+    ...fillTerms(f),
     index: num(pick(f, 'fill_index', 'fill', 'index') ?? i),
-    offer: num(pick(f, 'offer')),
-    asset: num(pick(f, 'asset')),
-    fsp: String(pick(f, 'fsp')),
-    powerW: num(pick(f, 'power_w')),
-    price: big(pick(f, 'price_per_kwh', 'price')),
     contractedWh: num(pick(f, 'contracted_wh', 'energy_wh')),
-    cost: big(pick(f, 'cost')),
     report: r == null ? null : {
       deliveredWh: num(pick(r, 'delivered_wh')),
       samplesRoot: String(pick(r, 'samples_root') ?? ''),
@@ -347,7 +352,7 @@ export function settlement(v: Json): SettlementView | null {
 // The bridge.
 
 export function samples(v: Json): Sample[] {
-  return (Array.isArray(v) ? v : []).map((s: Json) => {
+  return list(v).map((s: Json) => {
     const soc = pick(s, 'soc_permille');
     return {
       atMs: num(pick(s, 'at_ms')),
@@ -360,8 +365,8 @@ export function samples(v: Json): Sample[] {
 }
 
 export function dispatches(v: Json): BridgeDispatch[] {
-  const list = Array.isArray(v) ? v : pick(v, 'dispatches') ?? [];
-  return list.map((d: Json) => {
+  const rows = Array.isArray(v) ? v : pick(v, 'dispatches') ?? [];
+  return rows.map((d: Json) => {
     const f = pick(d, 'fill') ?? {};
     const stop = pick(d, 'stop');
     const delivered = pick(d, 'delivered_wh');
@@ -381,7 +386,7 @@ export function dispatches(v: Json): BridgeDispatch[] {
 }
 
 export function commands(v: Json): BridgeCommand[] {
-  return (Array.isArray(v) ? v : []).map((c: Json) => ({
+  return list(v).map((c: Json) => ({
     atMs: num(pick(c, 'at_ms')),
     asset: num(pick(c, 'asset')),
     command: String(pick(c, 'command') ?? ''),

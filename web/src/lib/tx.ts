@@ -48,10 +48,10 @@ export function failure(events: EventRecord[]): string | undefined {
   const api = apiSig.value;
   for (const { event } of events) {
     if (api?.events.system.ExtrinsicFailed.is(event)) return explain(event.data[0] as DispatchError);
-    // A sudo call whose inner call failed.
-    if (event.section === 'sudo' && event.method === 'Sudid') {
-      const r = event.data[0] as any;
-      if (r.isErr) return explain(r.asErr);
+    // A council or committee motion whose call failed when it was executed.
+    if ((event.section === 'council' || event.section === 'technicalCommittee') && event.method === 'Executed') {
+      const r = event.data[1] as any;
+      if (r?.isErr) return explain(r.asErr);
     }
   }
   return undefined;

@@ -135,14 +135,18 @@ export interface MarketClock {
 
 // flexMarket_* RPC views.
 
-export interface PreviewFill {
+/** What a fill of a match is, proposed or bought: which offer's asset, how much, at what price. */
+export interface FillTerms {
   offer: number;
   asset: number;
   fsp: string;
   powerW: number;
   price: bigint;
-  energyWh: number;
   cost: bigint;
+}
+
+export interface PreviewFill extends FillTerms {
+  energyWh: number;
 }
 
 export interface MatchPreview {
@@ -155,15 +159,9 @@ export interface MatchPreview {
   fills: PreviewFill[];
 }
 
-export interface FillView {
+export interface FillView extends FillTerms {
   index: number;
-  offer: number;
-  asset: number;
-  fsp: string;
-  powerW: number;
-  price: bigint;
   contractedWh: number;
-  cost: bigint;
   report: { deliveredWh: number; samplesRoot: string; reportedAt: number } | null;
   outcome: { ratePpb: number; paid: bigint; penalty: bigint; refunded: bigint } | null;
 }

@@ -3,17 +3,19 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { apiSig, marketNow, marketSoon } from '../lib/chain';
 import { selected } from '../lib/accounts';
-import { snapshot, refresh, eligibleOffers, matchPreview, settlementOf, freeBalance } from '../lib/market';
+import { snapshot, refresh, eligibleOffers, matchPreview, settlementOf, freeBalance, locationName, assetKindName } from '../lib/market';
 import { calls } from '../lib/calls';
 import { send } from '../lib/tx';
 import * as bridge from '../lib/bridge';
 import { checkRequest, checkBuy, nextMinute, type RequestForm } from '../lib/validate';
 import { formatDuration, formatLocal, formatTime, msToLocalInput, planksToFlex, ppbToPercent, whToKwh, MINUTE_MS } from '../lib/units';
 import { baseLoadAt, dayStart, loadProfile } from '../lib/profile';
-import { Action, Check, Field, Flex, Kw, Kwh, Price, Section, Select, Status, Text, When, Who, useBlock, usePoll } from '../components/ui';
+import { Action, Check, Field, Flex, Kw, Kwh, Price, Section, SelectField, Status, Table, TextField, When, WindowTimes, Who, Whos, useBlock, usePoll } from '../components/ui';
+import { useSignedForm } from '../components/form';
+import { AssetCells, ASSET_HEAD } from '../components/AssetCells';
 import { Chart } from '../components/Chart';
-import { FillChart, meteredWh } from '../components/FillChart';
-import { kindName, type Asset, type Request, type SettlementView } from '../lib/types';
+import { FillChart, fillInfo, meteredWh } from '../components/FillChart';
+import type { Asset, FillTerms, Request, SettlementView } from '../lib/types';
 import { nameOf } from '../lib/accounts';
 import type { Snapshot } from '../lib/market';
 
@@ -27,10 +29,7 @@ export function DsoView() {
       <Section title="Not a DSO" id="dso-none">
         <p>
           The account <Who address={me.address} /> is not a registered DSO. DSOs are registered by governance; on this chain:{' '}
-          {snap.dsos.map((d) => (
-            <Who address={d.account} />
-          ))}
-          .
+          <Whos addresses={snap.dsos.map((d) => d.account)} />.
         </p>
       </Section>
     );
@@ -60,10 +59,6 @@ export function DsoView() {
       <Past requests={mine.filter((r) => r.status === 'Cancelled' || r.status === 'Expired')} />
     </div>
   );
-}
-
-function locName(snap: Snapshot, id: number) {
-  return snap.locations.find((l) => l.id === id)?.name ?? `location ${id}`;
 }
 
 /** Each location's load over the market's day: the base profile, metered flexibility, the result. */
@@ -122,7 +117,7 @@ function LocationLoad({ snap, location }: { snap: Snapshot; location: number }) 
   return (
     <div class="location" data-testid={`location-${location}`}>
       <h3>
-        {locName(snap, location)} <span class="muted">(location {location})</span>
+        {locationName(snap, location)} <span class="muted">(location {location})</span>
       </h3>
       {data ? (
         <Chart
@@ -166,66 +161,36 @@ function emptyRequest(now: number | null, location: number | undefined): Request
 }
 
 function NewRequest({ snap, locations }: { snap: Snapshot; locations: number[] }) {
-  const [form, setForm] = useState<RequestForm>(() => emptyRequest(marketNow.value, locations[0]));
-  const [shown, setShown] = useState(false);
+  const f = useSignedForm<RequestForm>(() => emptyRequest(marketNow.value, locations[0]));
+  const { form, set } = f;
   const known = marketNow.value != null;
   useEffect(() => {
-    if (known && !form.start) setForm({ ...emptyRequest(marketNow.value, locations[0]), ...Object.fromEntries(Object.entries(form).filter(([, v]) => v !== '')) });
+    if (known && !form.start) f.setForm({ ...emptyRequest(marketNow.value, locations[0]), ...Object.fromEntries(Object.entries(form).filter(([, v]) => v !== '')) });
   }, [known]);
-  const [result, setResult] = useState('');
-  const set = (k: keyof RequestForm) => (v: any) => setForm({ ...form, [k]: v });
   const now = marketSoon() ?? 0;
   const checked = checkRequest(form, { now, horizonMs: snap.params.horizonMs, maxWindowMs: snap.maxWindowMs, priceCap: snap.params.priceCap, locations });
-  const e = shown ? checked.errors : {};
+  const e = f.errors(checked);
   const v = checked.value;
   const durationMs = v ? v.window.end - v.window.start : 0;
   return (
     <Section title="Post a request" id="request-form">
       <form
         class="grid-form"
-        onSubmit={async (ev) => {
-          ev.preventDefault();
-          setShown(true);
-          setResult('');
-          if (!checked.value || !apiSig.value) return;
-          try {
-            const events = await send('Post request', () => calls(apiSig.value!).createRequest(checked.value!));
-            const created = events.find((x) => x.event.method === 'RequestCreated');
-            setResult(created ? `Request ${(created.event.data as any)[0].toString()} posted.` : 'Posted.');
-            setShown(false);
-            void refresh();
-          } catch {
-            /* the reason is shown in the transaction list */
-          }
-        }}
+        onSubmit={f.submit(checked.value && apiSig.value, async () => {
+          const events = await send('Post request', () => calls(apiSig.value!).createRequest(checked.value!));
+          const created = events.find((x) => x.event.method === 'RequestCreated');
+          return created ? `Request ${(created.event.data as any)[0].toString()} posted.` : 'Posted.';
+        })}
       >
-        <Field label="Location" name="location" error={e.location}>
-          <Select name="location" value={form.location} onChange={set('location')} options={locations.map((l) => [String(l), `${locName(snap, l)} (${l})`])} />
-        </Field>
-        <Field label="Direction" name="direction">
-          <Select name="direction" value={form.direction} onChange={set('direction')} options={[['Up', 'Up: discharge / reduce load'], ['Down', 'Down: charge / add load']]} />
-        </Field>
-        <Field label="Power (kW)" name="power" error={e.power}>
-          <Text name="power" value={form.powerKw} onInput={set('powerKw')} inputMode="decimal" />
-        </Field>
-        <Field label="Window start (local time)" name="start" error={e.start}>
-          <Text name="start" type="datetime-local" value={form.start} onInput={set('start')} />
-        </Field>
-        <Field label="Window end" name="end" error={e.end} hint={durationMs > 0 ? formatDuration(durationMs) : undefined}>
-          <Text name="end" type="datetime-local" value={form.end} onInput={set('end')} />
-        </Field>
-        <Field label="Gate closure" name="gateClosure" error={e.gateClosure} hint="no offers or solutions after it">
-          <Text name="gateClosure" type="datetime-local" value={form.gateClosure} onInput={set('gateClosure')} />
-        </Field>
-        <Field label="Price ceiling (FLEX per kWh)" name="maxPrice" error={e.maxPrice} hint={snap.params.priceCap != null ? `price cap ${planksToFlex(snap.params.priceCap)}` : undefined}>
-          <Text name="maxPrice" value={form.maxPriceFlex} onInput={set('maxPriceFlex')} inputMode="decimal" />
-        </Field>
-        <Field label="Pricing rule" name="pricing">
-          <Select name="pricing" value={form.pricing} onChange={set('pricing')} options={[['PayAsBid', 'Pay as bid'], ['PayAsClear', 'Pay as clear']]} />
-        </Field>
-        <Field label="Over-cover allowed (kW)" name="maxOver" error={e.maxOver} hint="0: never above the requested power">
-          <Text name="maxOver" value={form.maxOverKw} onInput={set('maxOverKw')} inputMode="decimal" />
-        </Field>
+        <SelectField label="Location" name="location" error={e.location} value={form.location} onChange={set('location')} options={locations.map((l) => [String(l), `${locationName(snap, l)} (${l})`])} />
+        <SelectField label="Direction" name="direction" value={form.direction} onChange={set('direction')} options={[['Up', 'Up: discharge / reduce load'], ['Down', 'Down: charge / add load']]} />
+        <TextField label="Power (kW)" name="power" error={e.power} value={form.powerKw} onInput={set('powerKw')} inputMode="decimal" />
+        <TextField label="Window start (local time)" name="start" error={e.start} type="datetime-local" value={form.start} onInput={set('start')} />
+        <TextField label="Window end" name="end" error={e.end} hint={durationMs > 0 ? formatDuration(durationMs) : undefined} type="datetime-local" value={form.end} onInput={set('end')} />
+        <TextField label="Gate closure" name="gateClosure" error={e.gateClosure} hint="no offers or solutions after it" type="datetime-local" value={form.gateClosure} onInput={set('gateClosure')} />
+        <TextField label="Price ceiling (FLEX per kWh)" name="maxPrice" error={e.maxPrice} hint={snap.params.priceCap != null ? `price cap ${planksToFlex(snap.params.priceCap)}` : undefined} value={form.maxPriceFlex} onInput={set('maxPriceFlex')} inputMode="decimal" />
+        <SelectField label="Pricing rule" name="pricing" value={form.pricing} onChange={set('pricing')} options={[['PayAsBid', 'Pay as bid'], ['PayAsClear', 'Pay as clear']]} />
+        <TextField label="Over-cover allowed (kW)" name="maxOver" error={e.maxOver} hint="0: never above the requested power" value={form.maxOverKw} onInput={set('maxOverKw')} inputMode="decimal" />
         <Field label="Partial cover" name="partial">
           <Check name="partial" checked={form.partial} onChange={set('partial')} label="accept a match covering less" />
         </Field>
@@ -239,7 +204,7 @@ function NewRequest({ snap, locations }: { snap: Snapshot; locations: number[] }
           <button type="submit" data-testid="post-request">
             Sign and post request
           </button>
-          {result && <span class="ok">{result}</span>}
+          {f.done && <span class="ok">{f.done}</span>}
         </div>
       </form>
     </Section>
@@ -261,7 +226,7 @@ function OpenRequest({ req, snap }: { req: Request; snap: Snapshot }) {
   return (
     <article class="request" data-testid={`request-${req.id}`}>
       <h3>
-        Request {req.id}: <Kw w={s.powerW} /> {s.direction === 'Up' ? 'up' : 'down'} at {locName(snap, s.location)}, {formatLocal(s.window.start)}–{formatTime(s.window.end)}{' '}
+        Request {req.id}: <Kw w={s.powerW} /> {s.direction === 'Up' ? 'up' : 'down'} at {locationName(snap, s.location)}, <WindowTimes window={s.window} />{' '}
         <Status value={req.status} />
       </h3>
       <p class="facts">
@@ -269,36 +234,24 @@ function OpenRequest({ req, snap }: { req: Request; snap: Snapshot }) {
         {s.maxOverW ? ` · over-cover up to ${s.maxOverW / 1000} kW` : ''} · gate closure {formatTime(s.gateClosure)} ({gateClosed ? 'closed' : `in ${formatDuration(s.gateClosure - now)} market time`}) · starts in {formatDuration(s.window.start - now)}
       </p>
       <h4>Eligible offers ({offers.value?.length ?? '…'})</h4>
-      <table data-testid="eligible-offers">
-        <thead>
+      <Table testid="eligible-offers" head={['offer', 'FSP', 'asset', 'power', 'price', 'divisible']}>
+        {(offers.value ?? []).map((o) => (
           <tr>
-            <th>offer</th>
-            <th>FSP</th>
-            <th>asset</th>
-            <th>power</th>
-            <th>price</th>
-            <th>divisible</th>
+            <td>{o.id}</td>
+            <td>
+              <Who address={o.fsp} />
+            </td>
+            <td>{o.spec.asset}</td>
+            <td>
+              <Kw w={o.spec.powerW} />
+            </td>
+            <td>
+              <Price planks={o.spec.price} />
+            </td>
+            <td>{o.spec.divisibility === 'AllOrNothing' ? 'all or nothing' : `from ${o.spec.divisibility.divisible / 1000} kW`}</td>
           </tr>
-        </thead>
-        <tbody>
-          {(offers.value ?? []).map((o) => (
-            <tr>
-              <td>{o.id}</td>
-              <td>
-                <Who address={o.fsp} />
-              </td>
-              <td>{o.spec.asset}</td>
-              <td>
-                <Kw w={o.spec.powerW} />
-              </td>
-              <td>
-                <Price planks={o.spec.price} />
-              </td>
-              <td>{o.spec.divisibility === 'AllOrNothing' ? 'all or nothing' : `from ${o.spec.divisibility.divisible / 1000} kW`}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </Table>
       <h4>
         {!p && 'Match'}
         {p && p.source === 'Stored' && (
@@ -311,55 +264,36 @@ function OpenRequest({ req, snap }: { req: Request; snap: Snapshot }) {
       {!p && <p class="muted">No feasible match yet.</p>}
       {p && (
         <div data-testid="match-preview" data-source={p.source}>
-          <table>
-            <thead>
+          <Table head={['offer', 'asset', 'FSP', 'power', 'price', 'energy', 'cost']}>
+            {p.fills.map((f) => (
               <tr>
-                <th>offer</th>
-                <th>asset</th>
-                <th>FSP</th>
-                <th>power</th>
-                <th>price</th>
-                <th>energy</th>
-                <th>cost</th>
-              </tr>
-            </thead>
-            <tbody>
-              {p.fills.map((f) => (
-                <tr>
-                  <td>{f.offer}</td>
-                  <td>{f.asset}</td>
-                  <td>
-                    <Who address={f.fsp} />
-                  </td>
-                  <td>
-                    <Kw w={f.powerW} />
-                  </td>
-                  <td>
-                    <Price planks={f.price} />
-                  </td>
-                  <td>
-                    <Kwh wh={f.energyWh} digits={2} />
-                  </td>
-                  <td>
-                    <Flex planks={f.cost} />
-                  </td>
-                </tr>
-              ))}
-              <tr class="total">
-                <td colSpan={3}>total</td>
+                <td>{f.offer}</td>
+                <FillCells fill={f} />
                 <td>
-                  <Kw w={p.powerW} /> of <Kw w={p.requestedW} />
-                </td>
-                <td />
-                <td>
-                  <Kwh wh={p.energyWh} digits={2} />
+                  <Price planks={f.price} />
                 </td>
                 <td>
-                  <Flex planks={p.cost} />
+                  <Kwh wh={f.energyWh} digits={2} />
+                </td>
+                <td>
+                  <Flex planks={f.cost} />
                 </td>
               </tr>
-            </tbody>
-          </table>
+            ))}
+            <tr class="total">
+              <td colSpan={3}>total</td>
+              <td>
+                <Kw w={p.powerW} /> of <Kw w={p.requestedW} />
+              </td>
+              <td />
+              <td>
+                <Kwh wh={p.energyWh} digits={2} />
+              </td>
+              <td>
+                <Flex planks={p.cost} />
+              </td>
+            </tr>
+          </Table>
         </div>
       )}
       <div class="actions">
@@ -406,6 +340,21 @@ function OpenRequest({ req, snap }: { req: Request; snap: Snapshot }) {
   );
 }
 
+/** The asset, FSP and power of a fill, as table cells. */
+function FillCells({ fill: f }: { fill: FillTerms }) {
+  return (
+    <>
+      <td>{f.asset}</td>
+      <td>
+        <Who address={f.fsp} />
+      </td>
+      <td>
+        <Kw w={f.powerW} />
+      </td>
+    </>
+  );
+}
+
 function ContractCard({ req, snap }: { req: Request; snap: Snapshot }) {
   const view = useBlock(() => settlementOf(req.id), [req.id]);
   const v: SettlementView | null | undefined = view.value;
@@ -427,7 +376,7 @@ function ContractCard({ req, snap }: { req: Request; snap: Snapshot }) {
   return (
     <article class="contract" data-testid={`contract-${req.id}`}>
       <h3>
-        Request {req.id}: <Kw w={s.powerW} /> at {locName(snap, s.location)}, {formatLocal(s.window.start)}–{formatTime(s.window.end)} <Status value={req.status} />{' '}
+        Request {req.id}: <Kw w={s.powerW} /> at {locationName(snap, s.location)}, <WindowTimes window={s.window} /> <Status value={req.status} />{' '}
         <span class="muted">{phase}</span>
       </h3>
       {v && (
@@ -437,71 +386,48 @@ function ContractCard({ req, snap }: { req: Request; snap: Snapshot }) {
         </p>
       )}
       {v && (
-        <table data-testid="settlement-table">
-          <thead>
-            <tr>
-              <th>fill</th>
-              <th>asset</th>
-              <th>FSP</th>
-              <th>power</th>
-              <th>contracted</th>
-              <th>bridge</th>
-              <th>delivered</th>
-              <th>rate</th>
-              <th>paid</th>
-              <th>penalty</th>
-              <th>refunded</th>
-            </tr>
-          </thead>
-          <tbody>
-            {v.fills.map((f) => {
-              const d = (disp.value ?? []).find((x) => x.request === req.id && x.asset === f.asset);
-              return (
-                <tr data-testid={`fill-${f.index}`} data-asset={f.asset}>
-                  <td>{f.index}</td>
-                  <td>{f.asset}</td>
-                  <td>
-                    <Who address={f.fsp} />
-                  </td>
-                  <td>
-                    <Kw w={f.powerW} />
-                  </td>
-                  <td>
-                    <Kwh wh={f.contractedWh} digits={2} />
-                  </td>
-                  <td>{d ? `${d.stage}${d.stop ? ` (stopped ${formatTime(d.stop.atMs)}: ${d.stop.reason})` : ''}` : '–'}</td>
-                  <td data-testid="delivered">{f.report ? <Kwh wh={f.report.deliveredWh} digits={2} /> : '–'}</td>
-                  <td>{f.outcome ? ppbToPercent(f.outcome.ratePpb) : f.report ? ppbToPercent(Math.min(1e9, Math.round((f.report.deliveredWh / f.contractedWh) * 1e9))) : '–'}</td>
-                  <td data-testid="paid">{f.outcome ? <Flex planks={f.outcome.paid} /> : '–'}</td>
-                  <td>{f.outcome ? <Flex planks={f.outcome.penalty} /> : '–'}</td>
-                  <td>{f.outcome ? <Flex planks={f.outcome.refunded} /> : '–'}</td>
-                </tr>
-              );
-            })}
-            {totals && (
-              <tr class="total">
-                <td colSpan={4}>total</td>
+        <Table testid="settlement-table" head={['fill', 'asset', 'FSP', 'power', 'contracted', 'bridge', 'delivered', 'rate', 'paid', 'penalty', 'refunded']}>
+          {v.fills.map((f) => {
+            const d = (disp.value ?? []).find((x) => x.request === req.id && x.asset === f.asset);
+            return (
+              <tr data-testid={`fill-${f.index}`} data-asset={f.asset}>
+                <td>{f.index}</td>
+                <FillCells fill={f} />
                 <td>
-                  <Kwh wh={v.contractedWh} digits={2} />
+                  <Kwh wh={f.contractedWh} digits={2} />
                 </td>
-                <td />
-                <td>{v.fills.some((f) => f.report) ? <Kwh wh={totals.delivered} digits={2} /> : '–'}</td>
-                <td>{v.fills.some((f) => f.report) && v.contractedWh ? `${((totals.delivered / v.contractedWh) * 100).toFixed(1)} %` : '–'}</td>
-                <td>{settled ? <Flex planks={totals.paid} /> : '–'}</td>
-                <td>{settled ? <Flex planks={totals.penalty} /> : '–'}</td>
-                <td>{settled ? <Flex planks={totals.refunded} /> : '–'}</td>
+                <td>{d ? `${d.stage}${d.stop ? ` (stopped ${formatTime(d.stop.atMs)}: ${d.stop.reason})` : ''}` : '–'}</td>
+                <td data-testid="delivered">{f.report ? <Kwh wh={f.report.deliveredWh} digits={2} /> : '–'}</td>
+                <td>{f.outcome ? ppbToPercent(f.outcome.ratePpb) : f.report ? ppbToPercent(Math.min(1e9, Math.round((f.report.deliveredWh / f.contractedWh) * 1e9))) : '–'}</td>
+                <td data-testid="paid">{f.outcome ? <Flex planks={f.outcome.paid} /> : '–'}</td>
+                <td>{f.outcome ? <Flex planks={f.outcome.penalty} /> : '–'}</td>
+                <td>{f.outcome ? <Flex planks={f.outcome.refunded} /> : '–'}</td>
               </tr>
-            )}
-          </tbody>
-        </table>
+            );
+          })}
+          {totals && (
+            <tr class="total">
+              <td colSpan={4}>total</td>
+              <td>
+                <Kwh wh={v.contractedWh} digits={2} />
+              </td>
+              <td />
+              <td>{v.fills.some((f) => f.report) ? <Kwh wh={totals.delivered} digits={2} /> : '–'}</td>
+              <td>{v.fills.some((f) => f.report) && v.contractedWh ? `${((totals.delivered / v.contractedWh) * 100).toFixed(1)} %` : '–'}</td>
+              <td>{settled ? <Flex planks={totals.paid} /> : '–'}</td>
+              <td>{settled ? <Flex planks={totals.penalty} /> : '–'}</td>
+              <td>{settled ? <Flex planks={totals.refunded} /> : '–'}</td>
+            </tr>
+          )}
+        </Table>
       )}
       <div class="fills">
         {v?.fills.map((f) => (
           <FillChart
             key={`${req.id}-${f.index}`}
             testid={`dispatch-${req.id}-${f.index}`}
-            title={`Fill ${f.index}: asset ${f.asset}, ${kindName(snap.assets.find((a) => a.id === f.asset)?.spec.kind ?? '')} of ${nameOf(f.fsp)}`}
-            fill={{ request: req.id, index: f.index, asset: f.asset, powerW: f.powerW, direction: s.direction, start: s.window.start, end: s.window.end }}
+            title={`Fill ${f.index}: asset ${f.asset}, ${assetKindName(snap, f.asset)} of ${nameOf(f.fsp)}`}
+            fill={fillInfo(req, f)}
           />
         ))}
       </div>
@@ -521,50 +447,25 @@ function Prequalification({ snap, locations }: { snap: Snapshot; locations: numb
     <Section title="Prequalification of assets on your grid" id="prequalification">
       {assets.length === 0 && <p class="muted">No assets registered at your locations.</p>}
       {assets.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>asset</th>
-              <th>owner</th>
-              <th>kind</th>
-              <th>location</th>
-              <th>export / import</th>
-              <th>capacity</th>
-              <th>SoC floor</th>
-              <th>device</th>
-              <th>status</th>
-              <th />
+        <Table head={['asset', 'owner', ...ASSET_HEAD, 'status', '']}>
+          {assets.map((a) => (
+            <tr data-testid={`preq-${a.id}`}>
+              <td>{a.id}</td>
+              <td>
+                <Who address={a.owner} />
+              </td>
+              <AssetCells snap={snap} asset={a} />
+              <td>
+                <Status value={a.status} />
+              </td>
+              <td class="actions">
+                {a.status !== 'Prequalified' && act(a, 'Prequalified', 'Prequalify')}
+                {a.status === 'Prequalified' && act(a, 'Suspended', 'Suspend')}
+                {a.status === 'Suspended' && act(a, 'Pending', 'Reset')}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {assets.map((a) => (
-              <tr data-testid={`preq-${a.id}`}>
-                <td>{a.id}</td>
-                <td>
-                  <Who address={a.owner} />
-                </td>
-                <td>{kindName(a.spec.kind)}</td>
-                <td>{locName(snap, a.spec.location)}</td>
-                <td>
-                  <Kw w={a.spec.maxExportW} /> / <Kw w={a.spec.maxImportW} />
-                </td>
-                <td>
-                  <Kwh wh={a.spec.capacityWh} digits={1} />
-                </td>
-                <td>{a.spec.minSocPercent} %</td>
-                <td class="mono">{a.spec.device}</td>
-                <td>
-                  <Status value={a.status} />
-                </td>
-                <td class="actions">
-                  {a.status !== 'Prequalified' && act(a, 'Prequalified', 'Prequalify')}
-                  {a.status === 'Prequalified' && act(a, 'Suspended', 'Suspend')}
-                  {a.status === 'Suspended' && act(a, 'Pending', 'Reset')}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </Section>
   );

@@ -3,14 +3,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiSig, marketNow, marketSoon } from '../lib/chain';
 import { selected } from '../lib/accounts';
-import { snapshot, refresh, openRequestsAt, settlementOf } from '../lib/market';
+import { snapshot, refresh, openRequestsAt, settlementOf, locationName, assetKindName } from '../lib/market';
 import { calls } from '../lib/calls';
 import { send } from '../lib/tx';
 import { checkAsset, checkOffer, nextMinute, type AssetForm, type OfferForm } from '../lib/validate';
-import { formatDuration, formatLocal, formatTime, msToLocalInput, planksToFlex, ppbToPercent, wToKw, whToKwh, MINUTE_MS } from '../lib/units';
-import { Action, Check, Field, Flex, Kw, Kwh, Price, Section, Select, Status, Text, When, Who, useBlock } from '../components/ui';
-import { FillChart } from '../components/FillChart';
-import { ASSET_KINDS, kindName, type Asset, type Offer, type Request } from '../lib/types';
+import { formatDuration, formatLocal, msToLocalInput, planksToFlex, ppbToPercent, wToKw, whToKwh, MINUTE_MS } from '../lib/units';
+import { Action, Check, Field, Flex, Kw, Kwh, Price, Section, SelectField, Status, Table, TextField, When, WindowTimes, Who, useBlock } from '../components/ui';
+import { useSignedForm } from '../components/form';
+import { AssetCells, ASSET_HEAD } from '../components/AssetCells';
+import { FillChart, fillInfo } from '../components/FillChart';
+import { ASSET_KINDS, type Asset, type Offer, type Request } from '../lib/types';
 import type { Snapshot } from '../lib/market';
 
 const KINDS = ASSET_KINDS;
@@ -58,55 +60,41 @@ export function FspView() {
       <Section title="Your offers" id="offers">
         {offers.length === 0 && <p class="muted">No offers.</p>}
         {offers.length > 0 && (
-          <table>
-            <thead>
-              <tr>
-                <th>offer</th>
-                <th>asset</th>
-                <th>window</th>
-                <th>direction</th>
-                <th>power</th>
-                <th>price</th>
-                <th>status</th>
-                <th />
+          <Table head={['offer', 'asset', 'window', 'direction', 'power', 'price', 'status', '']}>
+            {offers.map((o) => (
+              <tr data-testid={`offer-${o.id}`}>
+                <td>{o.id}</td>
+                <td>{o.spec.asset}</td>
+                <td>
+                  <WindowTimes window={o.spec.window} />
+                </td>
+                <td>{o.spec.direction}</td>
+                <td>
+                  <Kw w={o.spec.powerW} />
+                  {o.spec.divisibility !== 'AllOrNothing' && <span class="muted"> (from {wToKw(o.spec.divisibility.divisible)})</span>}
+                </td>
+                <td>
+                  <Price planks={o.spec.price} />
+                </td>
+                <td>
+                  <Status value={o.status === 'Matched' ? `Matched` : o.status} />
+                  {o.matchedTo !== undefined && <span class="muted"> to request {o.matchedTo}</span>}
+                </td>
+                <td class="actions">
+                  {o.status === 'Open' && (
+                    <>
+                      <button class="secondary" data-testid={`edit-offer-${o.id}`} onClick={() => (setDraft(null), setEditOffer(o))}>
+                        Edit
+                      </button>
+                      <Action kind="secondary" testid={`withdraw-offer-${o.id}`} onClick={() => send(`Withdraw offer ${o.id}`, () => calls(api).cancelOffer(o.id)).then(refresh)}>
+                        Withdraw
+                      </Action>
+                    </>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {offers.map((o) => (
-                <tr data-testid={`offer-${o.id}`}>
-                  <td>{o.id}</td>
-                  <td>{o.spec.asset}</td>
-                  <td>
-                    {formatLocal(o.spec.window.start)}–{formatTime(o.spec.window.end)}
-                  </td>
-                  <td>{o.spec.direction}</td>
-                  <td>
-                    <Kw w={o.spec.powerW} />
-                    {o.spec.divisibility !== 'AllOrNothing' && <span class="muted"> (from {wToKw(o.spec.divisibility.divisible)})</span>}
-                  </td>
-                  <td>
-                    <Price planks={o.spec.price} />
-                  </td>
-                  <td>
-                    <Status value={o.status === 'Matched' ? `Matched` : o.status} />
-                    {o.matchedTo !== undefined && <span class="muted"> to request {o.matchedTo}</span>}
-                  </td>
-                  <td class="actions">
-                    {o.status === 'Open' && (
-                      <>
-                        <button class="secondary" data-testid={`edit-offer-${o.id}`} onClick={() => (setDraft(null), setEditOffer(o))}>
-                          Edit
-                        </button>
-                        <Action kind="secondary" testid={`withdraw-offer-${o.id}`} onClick={() => send(`Withdraw offer ${o.id}`, () => calls(api).cancelOffer(o.id)).then(refresh)}>
-                          Withdraw
-                        </Action>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Section>
       <Won snap={snap} me={me.address} />
@@ -121,51 +109,26 @@ function Assets({ snap, assets, canRegister }: { snap: Snapshot; assets: Asset[]
     <Section title="Your assets" id="assets">
       {assets.length === 0 && <p class="muted">No assets registered.</p>}
       {assets.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>asset</th>
-              <th>kind</th>
-              <th>location</th>
-              <th>export / import</th>
-              <th>capacity</th>
-              <th>SoC floor</th>
-              <th>device</th>
-              <th>open offers</th>
-              <th>status</th>
-              <th />
+        <Table head={['asset', ...ASSET_HEAD, 'open offers', 'status', '']}>
+          {assets.map((a) => (
+            <tr data-testid={`asset-${a.id}`}>
+              <td>{a.id}</td>
+              <AssetCells snap={snap} asset={a} />
+              <td>{a.openOffers}</td>
+              <td>
+                <Status value={a.status} />
+              </td>
+              <td class="actions">
+                <button class="secondary" onClick={() => setEditing(a)} data-testid={`edit-asset-${a.id}`}>
+                  Edit
+                </button>
+                <Action kind="secondary" onClick={() => send(`Deregister asset ${a.id}`, () => calls(api).deregisterAsset(a.id)).then(refresh)}>
+                  Deregister
+                </Action>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {assets.map((a) => (
-              <tr data-testid={`asset-${a.id}`}>
-                <td>{a.id}</td>
-                <td>{kindName(a.spec.kind)}</td>
-                <td>{snap.locations.find((l) => l.id === a.spec.location)?.name ?? a.spec.location}</td>
-                <td>
-                  <Kw w={a.spec.maxExportW} /> / <Kw w={a.spec.maxImportW} />
-                </td>
-                <td>
-                  <Kwh wh={a.spec.capacityWh} digits={1} />
-                </td>
-                <td>{a.spec.minSocPercent} %</td>
-                <td class="mono">{a.spec.device}</td>
-                <td>{a.openOffers}</td>
-                <td>
-                  <Status value={a.status} />
-                </td>
-                <td class="actions">
-                  <button class="secondary" onClick={() => setEditing(a)} data-testid={`edit-asset-${a.id}`}>
-                    Edit
-                  </button>
-                  <Action kind="secondary" onClick={() => send(`Deregister asset ${a.id}`, () => calls(api).deregisterAsset(a.id)).then(refresh)}>
-                    Deregister
-                  </Action>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       <AssetFormView key={editing?.id ?? 'new'} snap={snap} editing={editing} canRegister={canRegister} onDone={() => setEditing(null)} />
     </Section>
@@ -184,55 +147,31 @@ function AssetFormView({ snap, editing, canRegister, onDone }: { snap: Snapshot;
         device: editing.spec.device,
       }
     : { kind: 'Battery', location: String(snap.locations[0]?.id ?? ''), maxExportKw: '', maxImportKw: '', capacityKwh: '', minSocPercent: '20', device: '' };
-  const [form, setForm] = useState(init);
-  const [shown, setShown] = useState(false);
-  const set = (k: keyof AssetForm) => (v: any) => setForm({ ...form, [k]: v });
+  const f = useSignedForm(init);
+  const { form, set } = f;
   const checked = checkAsset(form, { locations: snap.locations.map((l) => l.id), maxDeviceRefLen: snap.maxDeviceRefLen, isParticipant: canRegister });
-  const e = shown ? checked.errors : {};
+  const e = f.errors(checked);
   const api = apiSig.value!;
   return (
     <form
       class="grid-form"
       data-testid="asset-form"
-      onSubmit={async (ev) => {
-        ev.preventDefault();
-        setShown(true);
-        if (!checked.value) return;
-        try {
-          if (editing) await send(`Edit asset ${editing.id}`, () => calls(api).updateAsset(editing.id, checked.value!));
-          else await send('Register asset', () => calls(api).registerAsset(checked.value!));
-          setShown(false);
-          if (!editing) setForm({ ...init, device: '' });
-          onDone();
-          void refresh();
-        } catch {
-          /* shown in the transaction list */
-        }
-      }}
+      onSubmit={f.submit(checked.value, async () => {
+        if (editing) await send(`Edit asset ${editing.id}`, () => calls(api).updateAsset(editing.id, checked.value!));
+        else await send('Register asset', () => calls(api).registerAsset(checked.value!));
+        if (!editing) f.setForm({ ...init, device: '' });
+        onDone();
+      })}
     >
       <h3 class="span">{editing ? `Edit asset ${editing.id} (it waits for prequalification again)` : 'Register an asset'}</h3>
       {e.account && <p class="error span">{e.account}</p>}
-      <Field label="Kind" name="kind">
-        <Select name="kind" value={form.kind} onChange={set('kind')} options={KINDS} />
-      </Field>
-      <Field label="Location" name="location" error={e.location}>
-        <Select name="location" value={form.location} onChange={set('location')} options={snap.locations.map((l) => [String(l.id), `${l.name} (${l.id})`])} />
-      </Field>
-      <Field label="Max export / up (kW)" name="maxExport" error={e.maxExport}>
-        <Text name="maxExport" value={form.maxExportKw} onInput={set('maxExportKw')} inputMode="decimal" />
-      </Field>
-      <Field label="Max import / down (kW)" name="maxImport" error={e.maxImport}>
-        <Text name="maxImport" value={form.maxImportKw} onInput={set('maxImportKw')} inputMode="decimal" />
-      </Field>
-      <Field label="Usable capacity (kWh)" name="capacity" error={e.capacity}>
-        <Text name="capacity" value={form.capacityKwh} onInput={set('capacityKwh')} inputMode="decimal" />
-      </Field>
-      <Field label="Minimum state of charge (%)" name="minSoc" error={e.minSoc}>
-        <Text name="minSoc" value={form.minSocPercent} onInput={set('minSocPercent')} inputMode="numeric" />
-      </Field>
-      <Field label="Device reference" name="device" error={e.device} hint="what the DSO's bridge resolves, e.g. ocpp://V2G-1/1">
-        <Text name="device" value={form.device} onInput={set('device')} />
-      </Field>
+      <SelectField label="Kind" name="kind" value={form.kind} onChange={set('kind')} options={KINDS} />
+      <SelectField label="Location" name="location" error={e.location} value={form.location} onChange={set('location')} options={snap.locations.map((l) => [String(l.id), `${l.name} (${l.id})`])} />
+      <TextField label="Max export / up (kW)" name="maxExport" error={e.maxExport} value={form.maxExportKw} onInput={set('maxExportKw')} inputMode="decimal" />
+      <TextField label="Max import / down (kW)" name="maxImport" error={e.maxImport} value={form.maxImportKw} onInput={set('maxImportKw')} inputMode="decimal" />
+      <TextField label="Usable capacity (kWh)" name="capacity" error={e.capacity} value={form.capacityKwh} onInput={set('capacityKwh')} inputMode="decimal" />
+      <TextField label="Minimum state of charge (%)" name="minSoc" error={e.minSoc} value={form.minSocPercent} onInput={set('minSocPercent')} inputMode="numeric" />
+      <TextField label="Device reference" name="device" error={e.device} hint="what the DSO's bridge resolves, e.g. ocpp://V2G-1/1" value={form.device} onInput={set('device')} />
       <div class="form-foot">
         {!editing && <span class="muted">Deposit held while registered: {planksToFlex(snap.params.assetDeposit)} FLEX.</span>}
         <button type="submit" data-testid="submit-asset">
@@ -256,44 +195,31 @@ function OpenAtMyLocations({ snap, locations, onOffer }: { snap: Snapshot; locat
       {locations.length === 0 && <p class="muted">Register an asset to see the requests at its location.</p>}
       {open.value && open.value.length === 0 && locations.length > 0 && <p class="muted">No open requests.</p>}
       {open.value && open.value.length > 0 && (
-        <table>
-          <thead>
-            <tr>
-              <th>request</th>
-              <th>location</th>
-              <th>window</th>
-              <th>power</th>
-              <th>ceiling</th>
-              <th>gate closure</th>
-              <th />
+        <Table head={['request', 'location', 'window', 'power', 'ceiling', 'gate closure', '']}>
+          {open.value.map((r) => (
+            <tr data-testid={`open-request-${r.id}`}>
+              <td>{r.id}</td>
+              <td>{locationName(snap, r.spec.location)}</td>
+              <td>
+                <WindowTimes window={r.spec.window} />
+              </td>
+              <td>
+                <Kw w={r.spec.powerW} /> {r.spec.direction}
+              </td>
+              <td>
+                <Price planks={r.spec.maxPrice} />
+              </td>
+              <td>{now < r.spec.gateClosure ? `in ${formatDuration(r.spec.gateClosure - now)}` : 'closed'}</td>
+              <td>
+                {now < r.spec.gateClosure && (
+                  <button data-testid={`offer-for-${r.id}`} onClick={() => onOffer(r)}>
+                    Offer for it
+                  </button>
+                )}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {open.value.map((r) => (
-              <tr data-testid={`open-request-${r.id}`}>
-                <td>{r.id}</td>
-                <td>{snap.locations.find((l) => l.id === r.spec.location)?.name ?? r.spec.location}</td>
-                <td>
-                  {formatLocal(r.spec.window.start)}–{formatTime(r.spec.window.end)}
-                </td>
-                <td>
-                  <Kw w={r.spec.powerW} /> {r.spec.direction}
-                </td>
-                <td>
-                  <Price planks={r.spec.maxPrice} />
-                </td>
-                <td>{now < r.spec.gateClosure ? `in ${formatDuration(r.spec.gateClosure - now)}` : 'closed'}</td>
-                <td>
-                  {now < r.spec.gateClosure && (
-                    <button data-testid={`offer-for-${r.id}`} onClick={() => onOffer(r)}>
-                      Offer for it
-                    </button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </Section>
   );
@@ -338,13 +264,12 @@ function OfferFormView({
         minPowerKw: '',
         ...draft,
       };
-  const [form, setForm] = useState(init);
-  const [shown, setShown] = useState(false);
+  const f = useSignedForm(init);
+  const { form, set } = f;
   const known = now0 != null;
   useEffect(() => {
-    if (known && !form.start && start) setForm({ ...form, start: msToLocalInput(start), end: msToLocalInput(start + 45 * MINUTE_MS) });
+    if (known && !form.start && start) f.setForm({ ...form, start: msToLocalInput(start), end: msToLocalInput(start + 45 * MINUTE_MS) });
   }, [known]);
-  const set = (k: keyof OfferForm) => (v: any) => setForm({ ...form, [k]: v });
   const checked = checkOffer(form, {
     now: marketSoon() ?? 0,
     horizonMs: snap.params.horizonMs,
@@ -355,53 +280,30 @@ function OfferFormView({
     maxOffersPerAsset: snap.maxOffersPerAsset,
     editing: editing ? { asset: editing.spec.asset } : undefined,
   });
-  const e = shown ? checked.errors : {};
+  const e = f.errors(checked);
   const api = apiSig.value!;
   return (
     <Section title={editing ? `Edit offer ${editing.id}` : 'Post an offer'} id="offer-form">
       <form
         class="grid-form"
-        onSubmit={async (ev) => {
-          ev.preventDefault();
-          setShown(true);
-          if (!checked.value) return;
-          try {
-            if (editing) await send(`Edit offer ${editing.id}`, () => calls(api).updateOffer(editing.id, checked.value!));
-            else await send('Post offer', () => calls(api).createOffer(checked.value!));
-            setShown(false);
-            onDone();
-            void refresh();
-          } catch {
-            /* shown in the transaction list */
-          }
-        }}
+        onSubmit={f.submit(checked.value, async () => {
+          if (editing) await send(`Edit offer ${editing.id}`, () => calls(api).updateOffer(editing.id, checked.value!));
+          else await send('Post offer', () => calls(api).createOffer(checked.value!));
+          onDone();
+        })}
       >
         {e.account && <p class="error span">{e.account}</p>}
-        <Field label="Asset" name="asset" error={e.asset}>
-          <Select name="asset" value={form.asset} onChange={set('asset')} options={assets.map((a) => [String(a.id), `${a.id}: ${a.spec.kind} (${a.status.toLowerCase()})`])} />
-        </Field>
-        <Field label="Direction" name="direction">
-          <Select name="direction" value={form.direction} onChange={set('direction')} options={[['Up', 'Up: discharge'], ['Down', 'Down: charge']]} />
-        </Field>
-        <Field label="Power (kW)" name="power" error={e.power}>
-          <Text name="power" value={form.powerKw} onInput={set('powerKw')} inputMode="decimal" />
-        </Field>
-        <Field label="Available from (local time)" name="start" error={e.start}>
-          <Text name="start" type="datetime-local" value={form.start} onInput={set('start')} />
-        </Field>
-        <Field label="Available until" name="end" error={e.end}>
-          <Text name="end" type="datetime-local" value={form.end} onInput={set('end')} />
-        </Field>
-        <Field label="Price (FLEX per kWh)" name="price" error={e.price}>
-          <Text name="price" value={form.priceFlex} onInput={set('priceFlex')} inputMode="decimal" />
-        </Field>
+        <SelectField label="Asset" name="asset" error={e.asset} value={form.asset} onChange={set('asset')} options={assets.map((a) => [String(a.id), `${a.id}: ${a.spec.kind} (${a.status.toLowerCase()})`])} />
+        <SelectField label="Direction" name="direction" value={form.direction} onChange={set('direction')} options={[['Up', 'Up: discharge'], ['Down', 'Down: charge']]} />
+        <TextField label="Power (kW)" name="power" error={e.power} value={form.powerKw} onInput={set('powerKw')} inputMode="decimal" />
+        <TextField label="Available from (local time)" name="start" error={e.start} type="datetime-local" value={form.start} onInput={set('start')} />
+        <TextField label="Available until" name="end" error={e.end} type="datetime-local" value={form.end} onInput={set('end')} />
+        <TextField label="Price (FLEX per kWh)" name="price" error={e.price} value={form.priceFlex} onInput={set('priceFlex')} inputMode="decimal" />
         <Field label="Divisible" name="divisible">
           <Check name="divisible" checked={form.divisible} onChange={set('divisible')} label="a match may take part of it" />
         </Field>
         {form.divisible && (
-          <Field label="Smallest part (kW)" name="minPower" error={e.minPower}>
-            <Text name="minPower" value={form.minPowerKw} onInput={set('minPowerKw')} inputMode="decimal" />
-          </Field>
+          <TextField label="Smallest part (kW)" name="minPower" error={e.minPower} value={form.minPowerKw} onInput={set('minPowerKw')} inputMode="decimal" />
         )}
         <div class="form-foot">
           {checked.value && (
@@ -441,7 +343,7 @@ function Won({ snap, me }: { snap: Snapshot; me: string }) {
         return (
           <article class="contract" data-testid={`won-${v.request.id}-${f.index}`}>
             <h3>
-              Request {v.request.id}, fill {f.index}: asset {f.asset}, <Kw w={f.powerW} /> {s.direction} at <Price planks={f.price} />, {formatLocal(s.window.start)}–{formatTime(s.window.end)}{' '}
+              Request {v.request.id}, fill {f.index}: asset {f.asset}, <Kw w={f.powerW} /> {s.direction} at <Price planks={f.price} />, <WindowTimes window={s.window} />{' '}
               <Status value={v.request.status} />
             </h3>
             <p class="facts">
@@ -459,8 +361,8 @@ function Won({ snap, me }: { snap: Snapshot; me: string }) {
             <FillChart
               soc
               testid={`won-chart-${v.request.id}-${f.index}`}
-              title={`Asset ${f.asset}, ${kindName(snap.assets.find((a) => a.id === f.asset)?.spec.kind ?? '')}: power and state of charge`}
-              fill={{ request: v.request.id, index: f.index, asset: f.asset, powerW: f.powerW, direction: s.direction, start: s.window.start, end: s.window.end }}
+              title={`Asset ${f.asset}, ${assetKindName(snap, f.asset)}: power and state of charge`}
+              fill={fillInfo(v.request, f)}
             />
           </article>
         );

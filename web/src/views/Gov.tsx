@@ -4,7 +4,7 @@
 import { apiSig, clock, runtime, chainName, best, finalized, marketNow } from '../lib/chain';
 import { snapshot } from '../lib/market';
 import { formatDuration, formatLocal, ppbToPercent } from '../lib/units';
-import { Flex, Price, Section, Who, useBlock } from '../components/ui';
+import { Flex, Price, Section, Table, Who, Whos, useBlock } from '../components/ui';
 
 interface Motion {
   hash: string;
@@ -55,52 +55,31 @@ function Body({ body, title }: { body: 'council' | 'technicalCommittee'; title: 
     <Section title={title} id={`gov-${body}`}>
       {d && (
         <p>
-          Members:{' '}
-          {d.members.map((m) => (
-            <Who address={m} />
-          ))}
+          Members: <Whos addresses={d.members} />
         </p>
       )}
       {d && d.motions.length === 0 && <p class="muted">No open motions.</p>}
       {d && d.motions.length > 0 && (
-        <table>
-          <thead>
+        <Table head={['#', 'call', 'ayes', 'nays', 'threshold', 'closes at block']}>
+          {d.motions.map((m) => (
             <tr>
-              <th>#</th>
-              <th>call</th>
-              <th>ayes</th>
-              <th>nays</th>
-              <th>threshold</th>
-              <th>closes at block</th>
+              <td>{m.index}</td>
+              <td>
+                <b>{m.call}</b> <span class="mono small">{m.args}</span>
+              </td>
+              <td>
+                {m.ayes.length} <Whos addresses={m.ayes} />
+              </td>
+              <td>
+                {m.nays.length} <Whos addresses={m.nays} />
+              </td>
+              <td>{m.threshold}</td>
+              <td>
+                #{m.end} {best.value < m.end ? `(in ${m.end - best.value} blocks)` : '(may be closed)'}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {d.motions.map((m) => (
-              <tr>
-                <td>{m.index}</td>
-                <td>
-                  <b>{m.call}</b> <span class="mono small">{m.args}</span>
-                </td>
-                <td>
-                  {m.ayes.length}{' '}
-                  {m.ayes.map((a) => (
-                    <Who address={a} />
-                  ))}
-                </td>
-                <td>
-                  {m.nays.length}{' '}
-                  {m.nays.map((a) => (
-                    <Who address={a} />
-                  ))}
-                </td>
-                <td>{m.threshold}</td>
-                <td>
-                  #{m.end} {best.value < m.end ? `(in ${m.end - best.value} blocks)` : '(may be closed)'}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
       {data.error && <p class="error">{data.error}</p>}
     </Section>
@@ -160,32 +139,20 @@ export function GovView() {
       </Section>
       <Section title="DSOs and locations" id="dsos">
         {snap && (
-          <table>
-            <thead>
+          <Table head={['DSO', 'locations', 'metering oracles', 'active requests']}>
+            {snap.dsos.map((d) => (
               <tr>
-                <th>DSO</th>
-                <th>locations</th>
-                <th>metering oracles</th>
-                <th>active requests</th>
+                <td>
+                  <Who address={d.account} />
+                </td>
+                <td>{d.locations.map((l) => `${snap.locations.find((x) => x.id === l)?.name ?? ''} (${l})`).join(', ')}</td>
+                <td>
+                  <Whos addresses={d.oracles} />
+                </td>
+                <td>{d.activeRequests}</td>
               </tr>
-            </thead>
-            <tbody>
-              {snap.dsos.map((d) => (
-                <tr>
-                  <td>
-                    <Who address={d.account} />
-                  </td>
-                  <td>{d.locations.map((l) => `${snap.locations.find((x) => x.id === l)?.name ?? ''} (${l})`).join(', ')}</td>
-                  <td>
-                    {d.oracles.map((o) => (
-                      <Who address={o} />
-                    ))}
-                  </td>
-                  <td>{d.activeRequests}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
         )}
       </Section>
       <Body body="council" title="Council: open motions" />

@@ -1,31 +1,26 @@
 // What the browser tests start: a dev chain (one, shared by all tests) on a fast
 // market clock, the simulated battery and V2G charger, the DSO's bridge, and the app's
-// static server; and the chain-side helpers the set-up needs (sudo on the dev chain,
-// as flex-pilot does: the market clock and the settlement grace).
-import { spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
-import { mkdtempSync, rmSync, createWriteStream, mkdirSync } from 'node:fs';
+// static server; and the chain-side helpers the set-up needs. The runtime has no sudo:
+// as flex-pilot does, the chain's genesis sets the market clock and the settlement grace.
+import { execFileSync, spawn } from 'node:child_process';
+import { connect } from 'node:net';
+import { mkdtempSync, rmSync, createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
+// Free ports and stopping a process are the repository's JS tests' (tests/js).
+import { freePort, stopNode } from '../../../tests/js/harness.mjs';
+
+export { freePort };
 
 export const WEB = fileURLToPath(new URL('../..', import.meta.url));
 const target = process.env.CARGO_TARGET_DIR ?? `${homedir()}/.cache/flexchain/target`;
 export const BIN = process.env.FLEXCHAIN_BIN_DIR ?? `${target}/release`;
 export const RESULTS = join(WEB, 'test-results');
 mkdirSync(RESULTS, { recursive: true });
-
-export const freePort = () =>
-  new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,34 +37,49 @@ export function start(name, bin, args) {
   return p;
 }
 
-/** Stops one process: SIGINT, SIGKILL after `graceMs`; resolves once it has exited. */
-export function stop(p, graceMs = 15_000) {
-  const child = p?.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGINT');
-  });
-}
+/** Stops one process started with `start`: SIGINT, SIGKILL after `graceMs`; resolves once it has exited. */
+export const stop = (p, graceMs = 15_000) => stopNode(p?.child, graceMs);
 
 export async function stopAll() {
   while (procs.length) await stop(procs.pop());
 }
 
-/** A dev chain whose database outlives a restart (for the lost-connection test). */
+const MIN = 60_000;
+
+/**
+ * The market's parameters at genesis: the runtime's defaults (runtime/src/configs/market.rs)
+ * with `settlementGraceMs` from `overrides`.
+ */
+export function marketParams(overrides = {}) {
+  const UNIT = 10 ** 12;
+  return {
+    settlementGraceMs: 15 * MIN, retentionMs: 7 * 24 * 60 * MIN, penaltyThreshold: 0, penaltyRate: 0,
+    requestDeposit: UNIT / 10, assetDeposit: UNIT / 10, fspDeposit: UNIT, solutionMargin: 0,
+    priceCap: null, horizonMs: 7 * 24 * 60 * MIN, ...overrides,
+  };
+}
+
+/**
+ * A dev chain (the development preset, Alice validating) whose database outlives a
+ * restart (for the lost-connection test), with `genesis` ({ clockScale, params }) in
+ * its market's genesis.
+ */
 export class Node {
-  constructor() {
+  constructor(genesis = {}) {
     this.base = mkdtempSync(join(tmpdir(), 'flexchain-web-node-'));
+    const spec = JSON.parse(execFileSync(`${BIN}/flexchain-node`, ['build-spec', '--chain', 'dev'], { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 }));
+    Object.assign(spec.genesis.runtimeGenesis.patch.flexMarket, genesis);
+    this.spec = join(this.base, 'spec.json');
+    writeFileSync(this.spec, JSON.stringify(spec));
   }
   async start(rpcPort) {
     this.rpcPort = rpcPort ?? this.rpcPort ?? (await freePort());
     this.p2p = await freePort();
     this.proc = start(`node-${Date.now()}`, `${BIN}/flexchain-node`, [
-      '--dev', '--base-path', this.base, '--rpc-port', this.rpcPort, '--port', this.p2p,
+      '--chain', this.spec, '--alice', '--validator', '--force-authoring',
+      // A validator needs a stable network identity: a fixed one for a test chain.
+      '--node-key', '00'.repeat(31) + '01',
+      '--base-path', join(this.base, 'db'), '--rpc-port', this.rpcPort, '--port', this.p2p,
       '--no-prometheus', '--no-telemetry', '--no-mdns', '--rpc-cors', 'all',
     ]);
     return this;
@@ -110,8 +120,15 @@ export async function connectApi(url) {
   }
   const api = await ApiPromise.create({ provider, noInitWarn: true });
   await cryptoWaitReady();
-  // Wait for the first finalized block, as flex-pilot does.
-  while ((await api.rpc.chain.getHeader(await api.rpc.chain.getFinalizedHead())).number.toNumber() < 1) await sleep(500);
+  // Wait for the first finalized block, as flex-pilot does, and while a clock scale
+  // set at genesis waits for the chain's first timestamp (block 2), until a finalized
+  // block has the market clock, so that a bridge started next reads it.
+  for (;;) {
+    const head = await api.rpc.chain.getFinalizedHead();
+    const number = (await api.rpc.chain.getHeader(head)).number.toNumber();
+    if (number >= 1 && (await api.query.flexMarket.pendingClockScale.at(head)).isNone) break;
+    await sleep(500);
+  }
   return { api, provider, keyring: new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 }) };
 }
 
@@ -120,9 +137,7 @@ export function submit(api, tx, signer, options = {}) {
   return new Promise((resolve, reject) => {
     tx.signAndSend(signer, options, ({ status, events, dispatchError }) => {
       if (!status.isFinalized) return;
-      const sudid = events.find(({ event }) => event.section === 'sudo' && event.method === 'Sudid');
-      const inner = sudid?.event.data[0];
-      const err = dispatchError ?? (inner?.isErr ? inner.asErr : null);
+      const err = dispatchError;
       if (err) {
         const why = err.isModule ? api.registry.findMetaError(err.asModule) : null;
         reject(new Error(why ? `${why.section}.${why.name}` : err.toString()));

@@ -88,3 +88,29 @@ fn the_pilot_settles_on_market_time_at_fifteen_times_real_time() {
 		assert_eq!(chain_of(WINDOW_END + 16 * MINUTE, 15), T0 + 121 * MINUTE / 15);
 	});
 }
+
+/// A clock scale set at genesis starts with the chain's first timestamp: market time
+/// begins at chain time and then runs at the scale.
+#[test]
+fn a_genesis_clock_scale_starts_at_the_first_timestamp() {
+	use sp_runtime::BuildStorage;
+	let mut t = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	crate::GenesisConfig::<Test> { clock_scale: 15, ..Default::default() }
+		.assimilate_storage(&mut t)
+		.unwrap();
+	sp_io::TestExternalities::new(t).execute_with(|| {
+		assert_eq!(crate::PendingClockScale::<Test>::get(), Some(15));
+		// No timestamp yet in the first block: nothing to anchor to.
+		FlexMarket::on_initialize(1);
+		assert!(crate::Clock::<Test>::get().is_none());
+		set_now(T0);
+		FlexMarket::on_initialize(2);
+		assert_eq!(
+			crate::Clock::<Test>::get(),
+			Some(MarketClock { chain_ms: T0, market_ms: T0, scale: 15 })
+		);
+		assert!(crate::PendingClockScale::<Test>::get().is_none());
+		set_now(T0 + MINUTE);
+		assert_eq!(FlexMarket::now(), T0 + 15 * MINUTE);
+	});
+}

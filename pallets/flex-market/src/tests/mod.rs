@@ -6,6 +6,7 @@ mod errors;
 mod fuzz;
 mod lifecycle;
 mod offchain;
+mod paging;
 mod pilot;
 mod properties;
 
