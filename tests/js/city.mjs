@@ -251,7 +251,23 @@ async function fill(api, provider) {
   }));
   const made = (await api.query.flexMarket.nextRequestId()).toNumber() - firstRequest;
   if (made !== requests.all.length) throw new Error(`${made} of ${requests.all.length} requests were made`);
-  const ids = { near: requests.near.map((_, i) => firstRequest + i), rpc: firstRequest + requests.near.length };
+  // Several DSOs send at once, so ids follow inclusion, not the plan: find each
+  // planned request by what it asks.
+  const key = (r) => `${r.location}:${r.window.start}:${r.powerW}:${r.gateClosure}`;
+  const byKey = new Map();
+  for (const [k, v] of await api.query.flexMarket.requests.entries()) {
+    const r = v.unwrap().spec;
+    const id = k.args[0].toNumber();
+    if (id >= firstRequest) {
+      byKey.set(key({ location: r.location.toNumber(), window: { start: r.window.start.toNumber() }, powerW: r.powerW.toNumber(), gateClosure: r.gateClosure.toNumber() }), id);
+    }
+  }
+  const idOf = (r) => {
+    const id = byKey.get(key(r));
+    if (id === undefined) throw new Error(`no request on chain for ${key(r)}`);
+    return id;
+  };
+  const ids = { near: requests.near.map(idOf), rpc: idOf(requests.all[requests.near.length]) };
   return { phases, assets, offers: offers.length, start, requests: ids, requestCount: made, requestBlock };
 }
 
