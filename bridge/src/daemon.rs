@@ -139,10 +139,7 @@ async fn bind(key: &'static str, addr: &str) -> Result<TcpListener, StartError> 
 /// Runs the bridge until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
 	let secret = config.oracle_secret()?;
-	let tls = match &config.ocpp.tls {
-		Some(t) => Some(tls::acceptor(&t.cert, &t.key)?),
-		None => None,
-	};
+	let tls = config.ocpp.tls.as_ref().map(|t| tls::acceptor(&t.cert, &t.key)).transpose()?;
 	let store = Arc::new(Store::open(&config.store.path)?);
 	let metrics = Arc::new(Metrics::default());
 	metrics.last_block.store(store.meta(CURSOR)?.unwrap_or(0), Ordering::Relaxed);
@@ -163,21 +160,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 	};
 
 	let (central, charger_events) = central_system(&config, clock, tls, metrics.clone());
-	let mut devices = BTreeMap::new();
-	let mut by_charge_point = HashMap::new();
-	for (asset, device) in config.devices() {
-		let link = match device {
-			Device::Modbus { address, unit, profile, timeout_s } => DeviceLink::modbus(
-				SunSpecDevice::new(address, unit, profile, Duration::from_secs_f64(timeout_s)),
-			),
-			Device::Ocpp(c) => {
-				by_charge_point.insert(c.id.clone(), asset);
-				DeviceLink::Ocpp { central: central.clone(), id: c.id }
-			},
-		};
-		devices.insert(asset, link);
-	}
-	let devices = Arc::new(devices);
+	let (devices, by_charge_point) = device_links(&config, &central);
 	let ocpp_listener = bind("ocpp.listen", &config.ocpp.listen).await?;
 	let http_listener = bind("http.listen", &config.http.listen).await?;
 	let dispatcher = Dispatcher {
@@ -197,10 +180,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 	let state = HttpState {
 		store: store.clone(),
 		metrics: metrics.clone(),
-		notifier: notifier.clone(),
+		notifier,
 		devices: devices.clone(),
-		central: central.clone(),
-		chain_up: up.clone(),
+		central,
+		chain_up: up,
 		clock,
 		tasks: tasks.health.clone(),
 		max_lag_blocks: config.chain.max_lag_blocks,
@@ -211,34 +194,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 			tracing::error!(target: "http", "server stopped: {e}");
 		}
 	});
-	for (asset, link) in devices.iter() {
-		if matches!(link, DeviceLink::Modbus(_)) {
-			let meter = dispatcher.clone().meter(*asset, link.clone());
-			tasks.spawn(format!("meter of asset {asset}"), Kind::Service, meter);
-		}
-	}
-	let events = dispatcher.clone().charger_events(charger_events, by_charge_point);
-	tasks.spawn("charger events", Kind::Service, events);
-	let releases = dispatcher.clone().retry_releases(devices.clone(), RELEASE_RETRY);
-	tasks.spawn("pending releases", Kind::Service, releases);
-	let retention = config.store.retention();
-	let prune = retention::prune_forever(store.clone(), clock, retention, metrics.clone());
+	spawn_device_services(&mut tasks, &dispatcher, &devices, charger_events, by_charge_point);
+	let prune = retention::prune_forever(store.clone(), clock, config.store.retention(), metrics);
 	tasks.spawn("retention", Kind::Service, prune);
-	// Pick up every fill that was not finished before a restart.
-	for d in store.dispatches::<Dispatch>()? {
-		if !d.stage.is_final() {
-			if let Some(link) = devices.get(&d.fill.asset) {
-				tracing::info!(target: "bridge", request = d.fill.request, fill = d.fill.fill, stage = ?d.stage, "resuming");
-				spawn_dispatch(&mut tasks, &dispatcher, d, link.clone());
-			}
-		}
-	}
+	resume_dispatches(&mut tasks, &dispatcher, &store, &devices)?;
+
 	let (clock_tx, mut clock_rx) = tokio::sync::mpsc::channel(1);
 	let (spawn_tx, mut spawn_rx) = tokio::sync::mpsc::channel(64);
 	let follower = Follower {
-		chain: chain.clone(),
+		chain,
 		dispatcher: dispatcher.clone(),
-		devices: devices.clone(),
+		devices,
 		assets: config.assets.clone(),
 		spawn: spawn_tx,
 		start_block: config.chain.start_block,
@@ -258,6 +224,68 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
 	tracing::info!(target: "bridge", "stopping; running dispatches resume at the next start");
 	tasks.shutdown().await;
 	result
+}
+
+/// The configured devices' links by asset, and the assets of the OCPP charge points.
+fn device_links(
+	config: &Config,
+	central: &CentralSystem,
+) -> (Arc<BTreeMap<u32, DeviceLink>>, HashMap<String, u32>) {
+	let mut devices = BTreeMap::new();
+	let mut by_charge_point = HashMap::new();
+	for (asset, device) in config.devices() {
+		let link = match device {
+			Device::Modbus { address, unit, profile, timeout_s } => DeviceLink::modbus(
+				SunSpecDevice::new(address, unit, profile, Duration::from_secs_f64(timeout_s)),
+			),
+			Device::Ocpp(c) => {
+				by_charge_point.insert(c.id.clone(), asset);
+				DeviceLink::Ocpp { central: central.clone(), id: c.id }
+			},
+		};
+		devices.insert(asset, link);
+	}
+	(Arc::new(devices), by_charge_point)
+}
+
+/// Starts what runs beside the dispatches: a meter per Modbus device, the charge
+/// points' events, and the retries of releases that did not reach their device.
+fn spawn_device_services(
+	tasks: &mut Tasks,
+	dispatcher: &Dispatcher,
+	devices: &Arc<BTreeMap<u32, DeviceLink>>,
+	charger_events: tokio::sync::mpsc::Receiver<ChargerEvent>,
+	by_charge_point: HashMap<String, u32>,
+) {
+	for (asset, link) in devices.iter() {
+		if matches!(link, DeviceLink::Modbus(_)) {
+			let meter = dispatcher.clone().meter(*asset, link.clone());
+			tasks.spawn(format!("meter of asset {asset}"), Kind::Service, meter);
+		}
+	}
+	let events = dispatcher.clone().charger_events(charger_events, by_charge_point);
+	tasks.spawn("charger events", Kind::Service, events);
+	let releases = dispatcher.clone().retry_releases(devices.clone(), RELEASE_RETRY);
+	tasks.spawn("pending releases", Kind::Service, releases);
+}
+
+/// Picks up every dispatch that was not finished before a restart.
+fn resume_dispatches(
+	tasks: &mut Tasks,
+	dispatcher: &Dispatcher,
+	store: &Store,
+	devices: &BTreeMap<u32, DeviceLink>,
+) -> Result<(), StartError> {
+	for d in store.dispatches::<Dispatch>()? {
+		if d.stage.is_final() {
+			continue;
+		}
+		if let Some(link) = devices.get(&d.fill.asset) {
+			tracing::info!(target: "bridge", request = d.fill.request, fill = d.fill.fill, stage = ?d.stage, "resuming");
+			spawn_dispatch(tasks, dispatcher, d, link.clone());
+		}
+	}
+	Ok(())
 }
 
 /// Real time between retries of the releases that did not reach their device.

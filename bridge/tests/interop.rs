@@ -25,6 +25,7 @@ use flex_bridge::{
 	clock::Clock,
 	dispatch::{DeviceLink, Dispatch, Dispatcher},
 	metering::{self, MINUTE_MS},
+	sim::SimArgs,
 	sunspec::client::{ControlProfile, SunSpecDevice},
 };
 use serde_json::Value;
@@ -122,17 +123,6 @@ impl Peer {
 	}
 }
 
-fn clock_args(clock: &Clock) -> Vec<String> {
-	vec![
-		"--scale".into(),
-		clock.scale.to_string(),
-		"--epoch-ms".into(),
-		clock.epoch_ms.to_string(),
-		"--market-epoch-ms".into(),
-		clock.market_epoch_ms.to_string(),
-	]
-}
-
 fn f(v: &Value, key: &str) -> f64 {
 	v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"))
 }
@@ -180,7 +170,7 @@ async fn an_ocpp_charge_point_from_the_python_ocpp_library_goes_through_a_window
 	let (link, url) = metered_charger(&d, "CP-PY", 5, Duration::from_secs(5)).await;
 	// A 40 kWh car at 31 %, its own reserve 10 %: 400 Wh above the owner's 30 % floor.
 	let mut args = vec!["--url".into(), url, "--id".into(), "CP-PY".into()];
-	args.extend(clock_args(&clock));
+	args.extend(SimArgs::clock_args(&clock));
 	args.extend(["--soc", "31", "--reserve", "10", "--capacity-wh", "40000"].map(String::from));
 	let peer = Peer::spawn(&py, "ocpp_charge_point.py", &args, dir.path());
 	peer.until("metering configured", |s| {
@@ -214,7 +204,7 @@ async fn a_sunspec_battery_from_pymodbus_and_pysunspec2_goes_through_a_window() 
 	let port = common::free_port();
 	// 13.5 kWh at 21.5 %: 202.5 Wh above the owner's 20 % floor.
 	let mut args = vec!["--port".into(), port.to_string()];
-	args.extend(clock_args(&clock));
+	args.extend(SimArgs::clock_args(&clock));
 	args.extend(["--soc", "21.5", "--reserve", "5", "--capacity-wh", "13500"].map(String::from));
 	let peer = Peer::spawn(&py, "sunspec_battery.py", &args, dir.path());
 	peer.until("serving", |s| s["at_ms"].is_number()).await;

@@ -319,7 +319,7 @@ function workerTimes(ctx) {
 
 /** The fill's duration, the database's size and the node's memory. */
 function nodeSize(ctx) {
-  for (const p of ctx.filled.phases) ctx.node.push([`fill: ${p.count} ${p.name}`, `${p.seconds.toFixed(0)} s (${(p.count / p.seconds).toFixed(0)}/s)`]);
+  for (const p of ctx.filled.phases) ctx.node.push([`fill: ${p.count} ${p.name}`, `${p.seconds.toFixed(0)} s (${(p.count / p.seconds).toFixed(0)}/s)${p.resent ? `, ${p.resent} resent after stalls` : ''}`]);
   ctx.node.push(['fill, all of it', `${(ctx.fillSeconds / 60).toFixed(1)} min`]);
   ctx.node.push(['state on disk (the whole database)', `${(du(ctx.base) / 2 ** 20).toFixed(0)} MiB`]);
   const status = readFileSync(`/proc/${ctx.pid}/status`, 'utf8');

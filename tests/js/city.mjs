@@ -32,10 +32,21 @@ const ASSETS = Math.round(100_000 * SCALE);
 const REQUESTS = Math.max(60, Math.round(1_000 * SCALE));
 /** Requests at full books (and as many at others) whose gates close during the run. */
 const NEAR = 10;
-/** Most of our extrinsics in the pool at once (the node's `--pool-limit` is 50,000). */
-const IN_POOL = 20_000;
+/**
+ * Most of our extrinsics in the pool at once: about two blocks' worth. A fuller pool
+ * only makes the node revalidate more per block (at 20,000 the fill once stalled).
+ */
+const IN_POOL = 8_000;
 /** Most submissions awaiting the node's answer. */
 const IN_FLIGHT = 512;
+/** No inclusion for this long while extrinsics are pending: resend the missing ones. */
+const STALL_MS = 20_000;
+/**
+ * The pool's answers that mean "not taken now, resend later" (sc-rpc's author error
+ * codes): temporarily banned, already imported, priority too low, immediately dropped.
+ */
+const RETRIABLE = new Set([1012, 1013, 1014, 1016]);
+const codeOf = (e) => Number(/^(-?\d+):/.exec(e.message ?? '')?.[1]);
 
 /** The city's locations (ids 101-300), 20 per DSO; each DSO's first has a full book. */
 export const city = {
@@ -86,7 +97,10 @@ function genesis() {
 
 /**
  * Sends encoded calls signed by the city's accounts, keeping at most `IN_POOL` of
- * them in the pool; counts them in by their senders' nonces.
+ * them in the pool; counts them in by their senders' nonces. Keeps each extrinsic
+ * until its nonce is used, and resends the pending ones when inclusion stalls (a
+ * pool under load may drop some, which leaves every later nonce of that sender
+ * waiting).
  */
 class Pump {
   constructor(api, provider, senders) {
@@ -95,9 +109,12 @@ class Pump {
     this.chain = chainOf(api);
     this.senders = senders.map((s) => s.address);
     this.nonces = new Map();
+    /** Per sender, its extrinsics not yet known to be in a block, by nonce. */
+    this.pending = new Map(this.senders.map((a) => [a, new Map()]));
     this.submitted = 0;
     this.included = 0;
     this.flying = 0;
+    this.resent = 0;
   }
 
   /** Reads the senders' nonces; call once before sending. */
@@ -105,6 +122,7 @@ class Pump {
     const infos = await this.api.query.system.account.multi(this.senders);
     this.first = infos.map((i) => i.nonce.toNumber());
     this.senders.forEach((a, i) => this.nonces.set(a, this.first[i]));
+    this.progressAt = Date.now();
   }
 
   /** Signs `call` for `signer` with its next nonce and submits it. */
@@ -112,14 +130,23 @@ class Pump {
     if (this.failure) throw this.failure;
     const nonce = this.nonces.get(signer.address);
     this.nonces.set(signer.address, nonce + 1);
+    const xt = signed(this.chain, signer, nonce, call);
+    this.pending.get(signer.address).set(nonce, xt);
     this.submitted++;
+    await this.submit(xt);
+    if (this.submitted - this.included >= IN_POOL) await this.until(() => this.submitted - this.included < IN_POOL / 2);
+  }
+
+  /** Submits one extrinsic, at most `IN_FLIGHT` unanswered; a refusal other than "later" fails the fill. */
+  async submit(xt) {
     this.flying++;
     this.provider
-      .send('author_submitExtrinsic', [signed(this.chain, signer, nonce, call)])
-      .catch((e) => (this.failure ??= new Error(`the node refused an extrinsic: ${e.message}`)))
+      .send('author_submitExtrinsic', [xt])
+      .catch((e) => {
+        if (!RETRIABLE.has(codeOf(e))) this.failure ??= new Error(`the node refused an extrinsic: ${e.message}`);
+      })
       .finally(() => this.flying--);
     while (this.flying >= IN_FLIGHT) await sleep(2);
-    if (this.submitted - this.included >= IN_POOL) await this.until(() => this.submitted - this.included < IN_POOL / 2);
   }
 
   /** Waits until every extrinsic sent is in a block. */
@@ -127,25 +154,49 @@ class Pump {
     return this.until(() => this.included >= this.submitted);
   }
 
+  /** Polls the senders' nonces until `done()`; resends the pending ones after `STALL_MS` without progress. */
   async until(done) {
     for (;;) {
       const infos = await this.api.query.system.account.multi(this.senders);
-      this.included = infos.reduce((n, info, i) => n + info.nonce.toNumber() - this.first[i], 0);
+      const included = infos.reduce((n, info, i) => n + info.nonce.toNumber() - this.first[i], 0);
+      if (included > this.included) this.progressAt = Date.now();
+      this.included = included;
+      infos.forEach((info, i) => forget(this.pending.get(this.senders[i]), info.nonce.toNumber()));
       if (this.failure) throw this.failure;
       if (done()) return;
+      if (Date.now() - this.progressAt > STALL_MS) await this.resend();
       await sleep(1_000);
     }
+  }
+
+  /** Resends every pending extrinsic, lowest nonces first. */
+  async resend() {
+    const missing = [...this.pending.values()].flatMap((byNonce) => [...byNonce.values()]);
+    console.error(`[city] nothing included for ${STALL_MS / 1000} s: resending ${missing.length} extrinsics`);
+    for (const xt of missing) await this.submit(xt);
+    this.resent += missing.length;
+    this.progressAt = Date.now();
+  }
+}
+
+/** Drops the extrinsics whose nonces are below `next` (used on chain); they are kept in nonce order. */
+function forget(byNonce, next) {
+  for (const nonce of byNonce.keys()) {
+    if (nonce >= next) break;
+    byNonce.delete(nonce);
   }
 }
 
 /** Runs fill phase `name` of `count` extrinsics until all are in blocks; prints its rate. */
 async function phase(name, count, pump, send) {
   const started = Date.now();
+  const resentBefore = pump.resent;
   await send();
   await pump.drain();
   const seconds = (Date.now() - started) / 1000;
-  console.error(`[city] ${name}: ${count} in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)}/s)`);
-  return { name, count, seconds };
+  const resent = pump.resent - resentBefore;
+  console.error(`[city] ${name}: ${count} in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)}/s), ${resent} resent`);
+  return { name, count, seconds, resent };
 }
 
 // ---------------------------------------------------------------- the plan

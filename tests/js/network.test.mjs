@@ -19,7 +19,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, openSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,7 +152,29 @@ before(async () => {
     { env: { ...process.env, FLEXCHAIN_NODE: nodeBin } });
   newcomer = JSON.parse(keys.stdout);
   acct.newcomer = key(readFileSync(join(dir, 'newcomer', 'account.secret'), 'utf8').trim());
+  assertNoSecretPrinted(join(dir, 'newcomer'), keys.stdout + keys.stderr);
 });
+
+/**
+ * The operator's keys script printed none of the secrets it wrote (the account's phrase,
+ * the node key, the keystore's session-key phrases), and keeps them 0600 in 0700 directories.
+ */
+function assertNoSecretPrinted(base, output) {
+  const chainDir = join(base, 'chains', CHAIN_ID);
+  const keystore = join(chainDir, 'keystore');
+  const files = [join(base, 'account.secret'), join(chainDir, 'network', 'secret_ed25519'),
+    ...readdirSync(keystore).map((f) => join(keystore, f))];
+  assert.equal(files.length, 5, `the account, the node key and three session keys (aura, gran, flex): ${files}`);
+  for (const file of files) {
+    const secret = readFileSync(file);
+    const forms = [secret.toString('utf8').replace(/^"|"$/g, '').trim(), secret.toString('hex')];
+    for (const form of forms.filter((f) => f.length >= 32)) {
+      assert.ok(!output.includes(form), `validator-keys.sh printed the secret of ${file}`);
+    }
+    assert.equal(statSync(file).mode & 0o777, 0o600, `${file} is readable by its owner only`);
+  }
+  assert.equal(statSync(keystore).mode & 0o777, 0o700, 'the keystore is its owner\'s only');
+}
 
 after(async () => {
   for (const a of Object.values(api)) await a.disconnect().catch(() => {});

@@ -27,6 +27,19 @@ pub struct SimArgs {
 }
 
 impl SimArgs {
+	/// The command-line arguments that give a simulator (ours, or the Python peers of
+	/// the interoperability tests, which take the same) the market clock `clock`.
+	pub fn clock_args(clock: &Clock) -> Vec<String> {
+		vec![
+			"--scale".into(),
+			clock.scale.to_string(),
+			"--epoch-ms".into(),
+			clock.epoch_ms.to_string(),
+			"--market-epoch-ms".into(),
+			clock.market_epoch_ms.to_string(),
+		]
+	}
+
 	/// The market clock these arguments describe.
 	pub fn clock(&self) -> Clock {
 		Clock::anchored(self.epoch_ms, self.market_epoch_ms.unwrap_or(self.epoch_ms), self.scale)
@@ -65,4 +78,23 @@ pub fn check_args(
 		);
 	}
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use clap::Parser;
+
+	#[derive(Parser)]
+	struct Cli {
+		#[command(flatten)]
+		sim: SimArgs,
+	}
+
+	#[test]
+	fn clock_args_give_back_the_clock() {
+		let clock = Clock::anchored(1_700_000_000_123, 1_800_000_000_456, 15.0);
+		let args = std::iter::once("sim".to_string()).chain(SimArgs::clock_args(&clock));
+		assert_eq!(Cli::try_parse_from(args).unwrap().sim.clock(), clock);
+	}
 }

@@ -7,7 +7,7 @@ use crate::{
 	scenario::AssetPlan,
 };
 use anyhow::Result;
-use flex_bridge::{clock::Clock, metering::MINUTE_MS};
+use flex_bridge::{clock::Clock, metering::MINUTE_MS, sim::SimArgs};
 
 /// The arguments every simulator takes: its physics and the market clock.
 fn common_args(plan: &AssetPlan, clock: &Clock) -> Vec<String> {
@@ -18,13 +18,10 @@ fn common_args(plan: &AssetPlan, clock: &Clock) -> Vec<String> {
 		plan.soc_percent.to_string(),
 		"--max-power-w".into(),
 		plan.offer_w.to_string(),
-		"--scale".into(),
-		clock.scale.to_string(),
-		"--epoch-ms".into(),
-		clock.epoch_ms.to_string(),
-		"--market-epoch-ms".into(),
-		clock.market_epoch_ms.to_string(),
 	]
+	.into_iter()
+	.chain(SimArgs::clock_args(clock))
+	.collect()
 }
 
 /// Starts one simulator per asset.
