@@ -16,7 +16,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 ./scripts/setup.sh
-echo "[run] building the node, the bridge and the demo (release; the first build takes about 50 minutes on 2 cores)"
+echo "[run] building the node, the bridge and the demo (release; the first build takes about 15 minutes on 2 cores)"
 cargo build --release --workspace --bins
 # --- the web app (web/; see web/README.md): built and served beside the demo, on the
 # demo's node and bridge; it stops with the demo. Skipped without Node.js/npm.
