@@ -93,6 +93,9 @@ fn sign_extension_becomes_mvp_shifts() {
 	Validator::new_with_features(WasmFeatures::MVP).validate_all(&output).unwrap();
 }
 
+/// A sign-extension operator and what it computes, in Rust.
+type Case = (Operator<'static>, fn(i64) -> i64);
+
 #[test]
 fn each_lowering_computes_the_extension() {
 	let samples = [
@@ -109,7 +112,7 @@ fn each_lowering_computes_the_extension() {
 		i64::MIN,
 		i64::MAX,
 	];
-	let cases: [(Operator<'static>, fn(i64) -> i64); 5] = [
+	let cases: [Case; 5] = [
 		(Operator::I32Extend8S, |x| x as i8 as i64),
 		(Operator::I32Extend16S, |x| x as i16 as i64),
 		(Operator::I64Extend8S, |x| x as i8 as i64),

@@ -377,7 +377,7 @@ impl Gen {
 		let Some((id, request)) = self.request(RequestStatus::Accepted) else {
 			return self.trade();
 		};
-		let oracle = Dsos::<Test>::get(&request.dso)
+		let oracle = Dsos::<Test>::get(request.dso)
 			.and_then(|d| d.oracles.first().copied())
 			.unwrap_or(STRANGER);
 		let fills = Contracts::<Test>::get(id).map_or(1, |c| c.fill_count);
@@ -496,7 +496,7 @@ fn episode(seed: u64, calls: usize, tally: &mut Tally) -> (Vec<Action>, Result<(
 			// (and payouts to them parked); the cast's FSPs register first; the rest is
 			// random.
 			let mut cast = Vec::new();
-			if seed % 2 == 0 {
+			if seed.is_multiple_of(2) {
 				let mut params = TestParams::get();
 				(params.fsp_deposit, params.asset_deposit) = (0, 0);
 				cast.push(call(Who::Root, crate::Call::set_params { params }));
